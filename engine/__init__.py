@@ -1,0 +1,3 @@
+"""flitstack: a declarative, YAML-driven CRM migration engine."""
+
+__version__ = "0.1.0"

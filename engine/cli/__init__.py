@@ -1,0 +1,1 @@
+"""The `flitstack` command line."""

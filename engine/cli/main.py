@@ -1,0 +1,109 @@
+"""`flitstack` — one command per step of a migration.
+
+Exit codes mean something: 0 all good, 1 the step ran and found problems
+(a failing spec test, a reconciliation discrepancy), 2 the input is wrong
+(a spec error, a bad option). A user mistake never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from engine.compile.compiler import CompiledSpec, compile_spec
+from engine.errors import SpecError
+from engine.spec.loader import LoadedSpec, load_spec
+from engine.spectest.runner import run_tests
+
+SPEC_ARG = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+
+
+def _fail_spec(error: SpecError) -> NoReturn:
+    for diagnostic in error.diagnostics:
+        click.echo(diagnostic.format(), err=True)
+    count = len(error.diagnostics)
+    click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was run.", err=True)
+    sys.exit(2)
+
+
+def _load(spec: Path) -> LoadedSpec:
+    try:
+        return load_spec(spec)
+    except SpecError as error:
+        _fail_spec(error)
+
+
+def _compile(spec: Path) -> CompiledSpec:
+    loaded = _load(spec)
+    try:
+        return compile_spec(loaded)
+    except SpecError as error:
+        _fail_spec(error)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flitstack")
+def main() -> None:
+    """Declarative CRM migrations: Cliniko to Salesforce or Dynamics 365."""
+
+
+@main.command()
+@SPEC_ARG
+def validate(spec: Path) -> None:
+    """Check a spec: schema, names, expressions, target fields, load order."""
+    loaded = _load(spec)
+    s = loaded.spec
+    fields = sum(len(o.fields) for o in s.objects.values())
+    click.echo(f"{spec}: valid — {len(s.objects)} objects, {fields} field rules, "
+               f"{len(s.value_maps)} value maps, {len(s.tests)} tests "
+               f"({s.source_system} → {s.target_system})")
+
+
+@main.command()
+@SPEC_ARG
+def plan(spec: Path) -> None:
+    """Show the objects in load order, their dependencies and second-pass lookups."""
+    loaded = _load(spec)
+    steps = loaded.plan.steps
+    click.echo(f"Load plan for {loaded.spec.name} ({loaded.spec.source_system} → "
+               f"{loaded.spec.target_system}), {len(steps)} objects:")
+    width = max((len(s.object) for s in steps), default=0)
+    for number, step in enumerate(steps, start=1):
+        source = loaded.spec.objects[step.object].source
+        deps = ", ".join(step.depends_on) if step.depends_on else "—"
+        click.echo(f"{number:>3}. {step.object:<{width}}  {source} → {step.target}  "
+                   f"{step.field_count} fields  after: {deps}")
+        for deferred in step.deferred:
+            click.echo(f"     second pass: {step.target}.{deferred.field} → {deferred.parent} "
+                       "(set by an update once both records exist)")
+
+
+@main.command(name="test")
+@SPEC_ARG
+def test_command(spec: Path) -> None:
+    """Run the spec's own tests; show expected versus actual field by field."""
+    compiled = _compile(spec)
+    results = run_tests(compiled)
+    failed = 0
+    skipped = 0
+    for result in results:
+        if result.skipped:
+            skipped += 1
+            click.echo(f"SKIP  {result.test.object}: {result.test.name}")
+        elif result.passed:
+            click.echo(f"PASS  {result.test.object}: {result.test.name}")
+        else:
+            failed += 1
+            click.echo(f"FAIL  {result.test.object}: {result.test.name}")
+            for line in result.failures:
+                click.echo(f"      {line}")
+    passed = len(results) - failed - skipped
+    summary = f"{passed} passed, {failed} failed"
+    if skipped:
+        summary += f", {skipped} skipped"
+    click.echo(summary)
+    if failed:
+        sys.exit(1)

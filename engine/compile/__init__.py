@@ -1,0 +1,1 @@
+"""Compiling a validated spec into fast record transforms and a load plan."""

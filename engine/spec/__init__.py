@@ -1,0 +1,1 @@
+"""Reading specs: YAML with locations, overlays, JSON Schema and semantic checks."""

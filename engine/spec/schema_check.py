@@ -1,0 +1,132 @@
+"""JSON Schema validation with errors located in the YAML and worded for analysts.
+
+`schemas/` is the single source of truth for every YAML format; this module
+turns jsonschema's errors into `file:line:column` diagnostics with the YAML
+path and, where it can, a suggestion of what to write instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from engine.errors import Diagnostic
+from engine.paths import SCHEMA_DIR
+from engine.spec.yamldoc import format_path, locate
+
+
+@cache
+def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads((SCHEMA_DIR / schema_name).read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_path(schema_name: str) -> Path:
+    return SCHEMA_DIR / schema_name
+
+
+def check_against_schema(doc: Any, schema_name: str) -> list[Diagnostic]:
+    validator = _validator(schema_name)
+    diagnostics: list[Diagnostic] = []
+    for error in validator.iter_errors(doc):
+        diagnostics.extend(_describe(doc, _deepest(error)))
+    unique = {(d.loc, d.path, d.message): d for d in diagnostics}
+    return sorted(unique.values(), key=lambda d: (d.loc.line, d.loc.column) if d.loc else (0, 0))
+
+
+def _deepest(error: ValidationError) -> ValidationError:
+    """For anyOf/oneOf, report the branch that got furthest, not 'not valid under any'."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        typed = [e for e in error.context if e.validator != "type"]
+        candidates = typed or list(error.context)
+        # Prefer the branch whose schema expects the type the user actually wrote.
+        best = max(candidates, key=lambda e: (len(e.absolute_path), e.validator != "const"))
+        if not typed:
+            return error
+        return _deepest(best)
+    return error
+
+
+def _names(schema: dict[str, Any]) -> list[str]:
+    return sorted(schema.get("properties", {}))
+
+
+def _describe(doc: Any, error: ValidationError) -> list[Diagnostic]:
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    expected_value: Any = error.validator_value
+    path = tuple(error.absolute_path)
+    where = format_path(path)
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = _names(schema)
+        result = []
+        for key in sorted(set(error.instance) - set(allowed)):
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else ""
+            hint = (hint + " " if hint else "") + f"allowed here: {', '.join(allowed)}"
+            result.append(Diagnostic(locate(doc, (*path, key), key=True), format_path((*path, key)),
+                                     f"unknown key '{key}'", hint))
+        return result
+    loc = locate(doc, path)
+    if kind == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else error.message
+        return [Diagnostic(loc, where, f"missing required key '{missing}'",
+                           f"add `{missing}:` here")]
+    if kind == "type":
+        expected = expected_value
+        wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        return [Diagnostic(loc, where, f"expected {_article(wanted)}, got {_type_name(error.instance)}")]
+    if kind == "enum":
+        options = ", ".join(str(v) for v in expected_value)
+        close = difflib.get_close_matches(str(error.instance), [str(v) for v in expected_value], n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return [Diagnostic(loc, where, f"'{error.instance}' is not allowed here",
+                           f"{hint}one of: {options}")]
+    if kind == "const":
+        return [Diagnostic(loc, where, f"'{error.instance}' is not allowed here",
+                           f"write {json.dumps(error.validator_value)}")]
+    if kind == "pattern":
+        description = schema.get("description", "")
+        hint = description or f"must match {error.validator_value}"
+        if path and path[-1] in ("fields", "objects", "value_maps", "provision", "joins"):
+            hint = "names may use letters, digits and underscores"
+        return [Diagnostic(loc, where, f"'{error.instance}' is not a valid value here", hint)]
+    if kind == "propertyNames":
+        return [Diagnostic(locate(doc, (*path, str(error.instance)), key=True), where,
+                           f"'{error.instance}' is not a valid name here",
+                           _name_hint(path))]
+    if kind in ("minimum", "minLength", "minItems"):
+        return [Diagnostic(loc, where, f"{error.message}")]
+    return [Diagnostic(loc, where, error.message)]
+
+
+def _name_hint(path: tuple[Any, ...]) -> str:
+    if path and path[-1] in ("objects", "value_maps", "joins"):
+        return "use lowercase letters, digits and underscores, starting with a letter (e.g. patient_note)"
+    return "use letters, digits and underscores, starting with a letter (e.g. Cliniko_Id__c)"
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    return f"text ('{value}')"
+
+
+def _article(kind: str) -> str:
+    words = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
+             "number": "a number", "boolean": "true or false", "null": "nothing"}
+    return words.get(kind, kind)

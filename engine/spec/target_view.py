@@ -1,0 +1,65 @@
+"""The target as a spec will find it: the catalog's objects plus what `provision:` adds.
+
+Provisioned fields are described with the same `CatalogField` as catalog
+fields (their abstract type translated through the platform's `types.yaml`),
+so validation and compilation ask one question — "what is this field?" — in
+one way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.spec.catalog import Catalog, CatalogField
+from engine.spec.model import ProvisionField, Spec
+
+
+@dataclass(frozen=True)
+class TargetObjectView:
+    name: str
+    fields: dict[str, CatalogField]
+    provisioned: frozenset[str]
+    custom: bool
+
+
+def provisioned_field(spec: Spec, catalog: Catalog, pf: ProvisionField) -> CatalogField:
+    platform = catalog.types.get(pf.kind, {})
+    values: tuple[object, ...] = ()
+    reference_to: tuple[str, ...] = ()
+    if pf.kind == "picklist" and pf.args and pf.args[0] in spec.value_maps:
+        vmap = spec.value_maps[pf.args[0]]
+        outputs = [v for v in vmap.values.values() if v is not None]
+        if not vmap.quarantine_unmapped and vmap.fallback is not None:
+            outputs.append(vmap.fallback)
+        values = tuple(dict.fromkeys(outputs))
+    if pf.kind == "lookup" and pf.args:
+        reference_to = (pf.args[0],)
+    length = pf.length
+    if length is None and pf.kind == "longtext":
+        length = platform.get("default_length")
+    return CatalogField(
+        name=pf.name,
+        type=str(platform.get("type", pf.kind)),
+        label=pf.label,
+        length=length,
+        required=pf.required,
+        external_id=pf.external_id,
+        unique=pf.unique,
+        values=values,
+        restricted=pf.kind == "picklist",
+        reference_to=reference_to,
+        relationship=pf.name[:-3] + "__r" if pf.name.endswith("__c") and pf.kind == "lookup" else "",
+    )
+
+
+def target_objects(spec: Spec, catalog: Catalog) -> dict[str, TargetObjectView]:
+    views: dict[str, TargetObjectView] = {}
+    for name, obj in catalog.objects.items():
+        views[name] = TargetObjectView(name, dict(obj.fields), frozenset(), custom=False)
+    for name, prov in spec.provision.items():
+        base = views.get(name)
+        fields = dict(base.fields) if base else {}
+        added = {fname: provisioned_field(spec, catalog, pf) for fname, pf in prov.fields.items()}
+        fields.update(added)
+        views[name] = TargetObjectView(name, fields, frozenset(added), custom=base is None)
+    return views
