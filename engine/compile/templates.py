@@ -145,7 +145,10 @@ def parse_template(source: str) -> tuple[Callable[[dict[str, Any]], str], frozen
         template = env.from_string(tree)
     except (TemplateSyntaxError, TemplateAssertionError) as exc:
         raise TemplateProblem(f"Jinja error: {exc.message}", exc.lineno or 1) from None
-    names = frozenset(meta.find_undeclared_variables(tree))
+    # Names the template assigns itself ({% set %}, loop targets) are never record fields, even
+    # where Jinja's scoping analysis reports them as read from outside (a set inside an if).
+    assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    names = frozenset(meta.find_undeclared_variables(tree) - assigned)
     render_root = template.root_render_func
     new_context = template.new_context
 

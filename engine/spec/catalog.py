@@ -55,6 +55,8 @@ class Catalog:
     objects: dict[str, CatalogObject]
     types: dict[str, dict[str, Any]]
     folder: Path
+    custom_object_fields: dict[str, CatalogField] = field(default_factory=dict)
+    custom_name_field: str = ""
 
 
 def _field(name: str, raw: dict[str, Any]) -> CatalogField:
@@ -97,7 +99,9 @@ def load_catalog(kind: str, system: str) -> Catalog:
                                     f"known: {', '.join(known) or 'none'}")])
     doc = _load_checked(path, "catalog.schema.json")
     types_path = folder / "types.yaml"
-    types = _load_checked(types_path, "types.schema.json")["types"] if types_path.is_file() else {}
+    type_doc = _load_checked(types_path, "types.schema.json") if types_path.is_file() else {}
+    types = type_doc.get("types", {})
+    custom = type_doc.get("custom_object", {})
     objects = {
         name: CatalogObject(
             name=name,
@@ -108,7 +112,9 @@ def load_catalog(kind: str, system: str) -> Catalog:
         for name, raw in doc["objects"].items()
     }
     return Catalog(system=doc["system"], kind=doc["kind"], objects=objects, types=dict(types),
-                   folder=folder)
+                   folder=folder,
+                   custom_object_fields={f: _field(f, spec) for f, spec in custom.get("fields", {}).items()},
+                   custom_name_field=custom.get("name_field", ""))
 
 
 def known_systems(kind: str) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
 
 from engine.errors import Diagnostic
 from engine.paths import SCHEMA_DIR
@@ -22,9 +23,19 @@ from engine.spec.yamldoc import format_path, locate
 
 
 @cache
+def _registry() -> Registry:
+    """Every schema under schemas/, so one may refer to another by its $id."""
+    resources = []
+    for path in sorted(SCHEMA_DIR.glob("*.schema.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((contents["$id"], Resource.from_contents(contents)))
+    return Registry().with_resources(resources)
+
+
+@cache
 def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
     schema = json.loads((SCHEMA_DIR / schema_name).read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(schema, registry=_registry())
 
 
 def schema_path(schema_name: str) -> Path:

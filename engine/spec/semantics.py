@@ -88,8 +88,11 @@ class SemanticChecker:
 
     def _check_names(self, ypath: YPath, names: set[str], scope: set[str] | None) -> None:
         if scope is None:
-            return
-        for name in sorted(names - scope):
+            scope = names - {"null", "true", "false"}
+        for name in sorted(names & {"null", "true", "false"}):
+            self.problem(ypath, f"'{name}' is read as a field name here, not as the literal {name}",
+                         f"JMESPath writes literals in backticks: `{name}`")
+        for name in sorted(names - scope - {"null", "true", "false"}):
             self.problem(ypath, f"'{name}' is not a field of the source record",
                          _suggest(name, scope) or "check the source catalog for the resource's fields")
 

@@ -8,7 +8,7 @@ one way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.spec.catalog import Catalog, CatalogField
 from engine.spec.model import ProvisionField, Spec
@@ -52,13 +52,28 @@ def provisioned_field(spec: Spec, catalog: Catalog, pf: ProvisionField) -> Catal
     )
 
 
+def _platform_fields(catalog: Catalog, object_name: str,
+                     name_field: dict[str, object]) -> dict[str, CatalogField]:
+    """Fields a new custom object gets from the platform itself (Name, OwnerId, ...)."""
+    prefix = object_name.split("_", 1)[0]
+    fields = {n.replace("{prefix}", prefix): replace(f, name=n.replace("{prefix}", prefix))
+              for n, f in catalog.custom_object_fields.items()}
+    default_name = catalog.custom_name_field.replace("{prefix}", prefix)
+    chosen = str(name_field.get("name") or default_name)
+    if chosen and chosen != default_name and default_name in fields:
+        fields[chosen] = replace(fields.pop(default_name), name=chosen)
+    if name_field.get("type") == "autonumber" and chosen in fields:
+        fields[chosen] = replace(fields[chosen], createable=False, updateable=False)
+    return fields
+
+
 def target_objects(spec: Spec, catalog: Catalog) -> dict[str, TargetObjectView]:
     views: dict[str, TargetObjectView] = {}
     for name, obj in catalog.objects.items():
         views[name] = TargetObjectView(name, dict(obj.fields), frozenset(), custom=False)
     for name, prov in spec.provision.items():
         base = views.get(name)
-        fields = dict(base.fields) if base else {}
+        fields = dict(base.fields) if base else _platform_fields(catalog, name, prov.name_field)
         added = {fname: provisioned_field(spec, catalog, pf) for fname, pf in prov.fields.items()}
         fields.update(added)
         views[name] = TargetObjectView(name, fields, frozenset(added), custom=base is None)

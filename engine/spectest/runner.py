@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.compile.compiler import CompiledSpec
+from engine.extract.normalise import complete_record
 from engine.records import Filtered, Quarantined, Ref, TargetRecord
 from engine.spec.model import SpecTest
 
@@ -40,7 +41,7 @@ def _same(expected: Any, actual: Any) -> bool:
             return False
     if isinstance(expected, float) and isinstance(actual, int) and not isinstance(actual, bool):
         return expected == actual
-    return bool(expected == actual) and type(expected) is type(actual) or (
+    return (bool(expected == actual) and type(expected) is type(actual)) or (
         expected is None and actual is None)
 
 
@@ -61,9 +62,10 @@ def run_test(compiled: CompiledSpec, test: SpecTest) -> TestResult:
         return result
     cobj = compiled.objects[test.object]
     indexes = compiled.join_indexes(test.object)
-    for name, index in indexes.items():
-        index.add_all(test.related.get(index.join.resource, []))
-    outcomes = cobj.transform_all(test.given, indexes)
+    for index in indexes.values():
+        related = test.related.get(index.join.resource, [])
+        index.add_all(_complete(compiled, index.join.resource, related))
+    outcomes = cobj.transform_all(_complete(compiled, cobj.spec.source, test.given), indexes)
     if test.related:
         unused = set(test.related) - {i.join.resource for i in indexes.values()}
         for resource in sorted(unused):
@@ -116,6 +118,13 @@ def _compare_quarantine(result: TestResult, expect: list[dict[str, Any]],
         if needle and not any(needle in p.reason for p in problems):
             reasons = "; ".join(p.reason for p in problems)
             result.failures.append(f"source id {key}: no reason contains {needle!r} (reasons: {reasons})")
+
+
+def _complete(compiled: CompiledSpec, resource: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Given records as the connector would deliver them: every catalogued field present."""
+    source = compiled.loaded.source
+    fields = list(source.objects[resource].fields) if source and resource in source.objects else []
+    return [complete_record(r, fields) for r in records]
 
 
 def run_tests(compiled: CompiledSpec) -> list[TestResult]:

@@ -1,0 +1,37 @@
+# Two entry points (see README): `make demo` runs the main job, `make test` runs the checks.
+# Each creates its own virtualenv from pyproject.toml with nothing but python3.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SPECS  := specs/cliniko-to-salesforce.yaml specs/cliniko-to-dynamics365.yaml specs/examples/acme-physio.yaml
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@for spec in $(SPECS); do \
+		echo "== $$spec"; \
+		$(BIN)/flitstack validate $$spec || exit $$?; \
+		$(BIN)/flitstack plan $$spec || exit $$?; \
+		$(BIN)/flitstack test $$spec || exit $$?; \
+	done
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine tests bench
+	$(BIN)/mypy engine
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/transform.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
