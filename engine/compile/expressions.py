@@ -13,6 +13,7 @@ from typing import Any
 import jmespath
 from jmespath import exceptions as jexc
 
+from engine.compile.jmes_closures import compile_node
 from engine.spec.model import PLAIN_PATH
 
 Getter = Callable[[dict[str, Any]], Any]
@@ -70,12 +71,10 @@ def expression_getter(expression: str) -> Getter:
     if PLAIN_PATH.match(expression):
         return path_getter(expression)
     parsed = parse_jmespath(expression)
-    search = parsed.search
-
-    def get(record: dict[str, Any]) -> Any:
-        return search(record)
-
-    return get
+    try:
+        return compile_node(dict(parsed.parsed))
+    except NotImplementedError:  # a construct without a closure form: use the library's walker
+        return parsed.search
 
 
 def root_names(expression: str) -> set[str]:

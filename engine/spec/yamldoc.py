@@ -41,6 +41,13 @@ _Loader.add_implicit_resolver(
     re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"),
 )
+# Only JSON's kinds of value: an explicit `!!timestamp`, `!!binary`, `!!set`, ... is reported as an
+# unsupported tag instead of building values no spec can use (or failing inside PyYAML).
+_Loader.yaml_constructors = {
+    tag: constructor
+    for tag, constructor in yaml.SafeLoader.yaml_constructors.items()
+    if tag is None or tag.rsplit(":", 1)[-1] in ("null", "bool", "int", "float", "str", "seq", "map")
+}
 
 PathKey = str | int
 YPath = tuple[PathKey, ...]
@@ -99,7 +106,13 @@ class _Builder:
                 items.append(self.build(child, f"{path}[{index}]"))
                 items.item_locs.append(_loc(self.file, child))
             return items
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, TypeError):  # e.g. `!!int abc`: PyYAML's constructors raise plain errors
+            self.problems.append(Diagnostic(_loc(self.file, node), path,
+                                            f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]}",
+                                            "remove the tag, or quote the value if it is text"))
+            return None
 
     def _mapping(self, node: yaml.MappingNode, path: str) -> LDict:
         result = LDict(loc=_loc(self.file, node))
@@ -143,23 +156,46 @@ def load_yaml(path: Path, display_name: str | None = None) -> Any:
     return parse_yaml(text, name)
 
 
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, name: str) -> Diagnostic:
+    """PyYAML's error, worded as one sentence: what is wrong where, and where the construct began."""
+    mark = exc.problem_mark or exc.context_mark
+    loc = Loc(name, mark.line + 1, mark.column + 1) if mark else None
+    message = exc.problem or exc.context or "invalid YAML"
+    start = exc.context_mark
+    if exc.problem and exc.context and exc.problem.startswith("but "):
+        message = f"{exc.context}, {exc.problem}"
+    elif exc.problem and exc.context and start is not None and mark is not None \
+            and (start.line, start.column) != (mark.line, mark.column):
+        message += f" ({exc.context} that starts at line {start.line + 1}, column {start.column + 1})"
+    lines = text.splitlines()
+    line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    if "\t" in line[: mark.column + 1 if mark is not None else 0]:
+        hint = "indent with spaces: YAML does not allow tabs"
+    elif "mapping values are not allowed" in message:
+        hint = "quote a value that contains ': ', e.g. title: \"Note: draft\""
+    elif "constructor for the tag" in message:
+        hint = "YAML tags (!!python/..., !name) are not supported; quote text that starts with '!'"
+    elif "single document" in message:
+        hint = "a spec is one YAML document: remove the `---` line"
+    else:
+        hint = "check the brackets, quotes and indentation here and on the lines just above"
+    return Diagnostic(loc, "", f"YAML syntax: {message}", hint)
+
+
 def parse_yaml(text: str, name: str) -> Any:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is None:
+            return None
+        builder = _Builder(name, loader)
+        value = builder.build(node, "")
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        loc = Loc(name, mark.line + 1, mark.column + 1) if mark else None
-        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise SpecError([Diagnostic(loc, "", f"YAML syntax: {message}")]) from None
+        raise SpecError([_syntax_error(exc, text, name)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(None, "", f"{name}: YAML syntax: {exc}")]) from None
     finally:
         loader.dispose()
-    if node is None:
-        return None
-    builder = _Builder(name, loader)
-    value = builder.build(node, "")
     if builder.problems:
         raise SpecError(builder.problems)
     return value
