@@ -92,7 +92,8 @@ def test_command(spec: Path) -> None:
     for result in results:
         if result.skipped:
             skipped += 1
-            click.echo(f"SKIP  {result.test.object}: {result.test.name}")
+            why = f" ({result.test.skip_reason})" if result.test.skip_reason else ""
+            click.echo(f"SKIP  {result.test.object or '-'}: {result.test.name}{why}")
         elif result.passed:
             click.echo(f"PASS  {result.test.object}: {result.test.name}")
         else:

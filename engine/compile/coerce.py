@@ -179,9 +179,25 @@ def to_phone(value: Any) -> str:
     raise CoercionError(f"expected a phone number, got {_show(value)}")
 
 
+def date_coercer(zone_name: str | None) -> Coercer:
+    """Dates pass through; a date and time becomes its calendar date in `zone_name`."""
+    if not zone_name:
+        return to_date
+    local = zone(zone_name)
+
+    def to_local_date(value: Any) -> str:
+        if isinstance(value, str) and len(value.strip()) > 10:
+            return parse_datetime(value).astimezone(local).date().isoformat()
+        return to_date(value)
+
+    return to_local_date
+
+
 def coercer_for(type_name: str, timezone_name: str | None = None) -> Coercer:
     if type_name == "datetime":
         return datetime_coercer(timezone_name)
+    if type_name == "date":
+        return date_coercer(timezone_name)
     return _SIMPLE[type_name]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import jmespath
 from jmespath import exceptions as jexc
 
+from engine.compile.coerce import CoercionError
 from engine.compile.jmes_closures import compile_node
 from engine.spec.model import PLAIN_PATH
 
@@ -72,9 +73,18 @@ def expression_getter(expression: str) -> Getter:
         return path_getter(expression)
     parsed = parse_jmespath(expression)
     try:
-        return compile_node(dict(parsed.parsed))
+        evaluate: Getter = compile_node(dict(parsed.parsed))
     except NotImplementedError:  # a construct without a closure form: use the library's walker
-        return parsed.search
+        evaluate = parsed.search
+
+    def get(record: dict[str, Any]) -> Any:
+        try:
+            return evaluate(record)
+        except (jexc.JMESPathError, TypeError, ValueError) as exc:
+            # e.g. join() given a number: a problem with this record's data, not with the run
+            raise CoercionError(f"expression {expression!r} failed on this record: {exc}") from None
+
+    return get
 
 
 def root_names(expression: str) -> set[str]:

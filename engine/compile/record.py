@@ -159,11 +159,15 @@ class CompiledObject:
                 context = dict(record)
                 for name, index in joins:
                     context[name] = index.lookup(context)
-            if where is not None and not where(context):
-                return [Filtered(object_name, raw_id)]
+            try:
+                if where is not None and not where(context):
+                    return [Filtered(object_name, raw_id)]
+                items = each(context) if each is not None else None
+            except CoercionError as exc:
+                return [Quarantined(object_name, raw_id, [FieldProblem("where" if each is None else "each",
+                                                                       str(exc))], context)]
             if each is None:
                 return [one(context, raw_id)]
-            items = each(context)
             if not isinstance(items, list):
                 return [] if items is None else [Quarantined(
                     object_name, raw_id,

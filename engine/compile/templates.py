@@ -19,7 +19,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, n
 from jinja2.exceptions import SecurityError, TemplateAssertionError
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.compile.coerce import CoercionError, format_utc, parse_datetime, to_phone
+from engine.compile.coerce import CoercionError, format_utc, parse_datetime, to_phone, zone
 
 
 class TemplateProblem(ValueError):
@@ -30,12 +30,13 @@ class TemplateProblem(ValueError):
         self.lineno = lineno
 
 
-def _date_filter(value: Any, fmt: str = "%Y-%m-%d") -> str:
+def _date_filter(value: Any, fmt: str = "%Y-%m-%d", tz: str = "UTC") -> str:
+    """Format a date or a date and time; `tz` names the zone to show a moment in."""
     if value is None or value == "":
         return ""
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        value = value.strip() + "T00:00:00Z"
-    return parse_datetime(value).strftime(fmt)
+        return parse_datetime(value.strip() + "T00:00:00Z").strftime(fmt)
+    return parse_datetime(value).astimezone(zone(tz)).strftime(fmt)
 
 
 def _datetime_utc_filter(value: Any) -> str:
