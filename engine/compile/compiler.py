@@ -8,6 +8,7 @@ from engine.compile.expressions import expression_getter
 from engine.compile.joins import JoinIndex
 from engine.compile.plan import Plan
 from engine.compile.record import CompiledObject, compile_rule
+from engine.extract.normalise import complete_record
 from engine.spec.loader import LoadedSpec
 from engine.spec.target_view import target_objects
 
@@ -30,6 +31,8 @@ def compile_spec(loaded: LoadedSpec) -> CompiledSpec:
     spec = loaded.spec
     views = target_objects(spec, loaded.target)
     prefixes = {name: (obj.key.prefix if obj.key else "") for name, obj in spec.objects.items()}
+    source_fields = {name: list(o.fields) for name, o in loaded.source.objects.items()} \
+        if loaded.source else {}
     objects: dict[str, CompiledObject] = {}
     for name, obj in spec.objects.items():
         view = views[obj.target]
@@ -46,5 +49,6 @@ def compile_spec(loaded: LoadedSpec) -> CompiledSpec:
             where=expression_getter(obj.where) if obj.where else None,
             each=expression_getter(obj.each.path) if obj.each else None,
             each_name=obj.each.name if obj.each else None,
+            seed=tuple(complete_record(r, source_fields.get(obj.source, ())) for r in obj.seed),
         )
     return CompiledSpec(loaded, objects)

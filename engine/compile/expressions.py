@@ -57,11 +57,18 @@ def path_getter(path: str) -> Getter:
     return get_many
 
 
+def _reason(exc: Exception) -> str:
+    """The specific reason from the library's message ("Unknown token '='"), not its generic label."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    _, _, detail = first.partition(": ")
+    return detail.rstrip(":").strip() or "invalid expression"
+
+
 def parse_jmespath(expression: str) -> jmespath.parser.ParsedResult:
     try:
         return jmespath.compile(expression)
-    except jexc.LexerError as exc:
-        raise ExpressionProblem(f"JMESPath syntax error: {exc.msg}", exc.lex_position or 0) from None
+    except (jexc.LexerError, jexc.IncompleteExpressionError) as exc:
+        raise ExpressionProblem(f"JMESPath syntax error: {_reason(exc)}", exc.lex_position or 0) from None
     except jexc.ParseError as exc:
         token = f" near '{exc.token_value}'" if exc.token_value else ""
         raise ExpressionProblem(f"JMESPath syntax error{token}: {exc.msg}", exc.lex_position or 0) from None

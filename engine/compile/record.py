@@ -112,6 +112,7 @@ class CompiledObject:
     where: Getter | None
     each: Getter | None
     each_name: str | None
+    seed: tuple[dict[str, Any], ...] = ()
 
     @property
     def name(self) -> str:
@@ -187,6 +188,6 @@ class CompiledObject:
                       indexes: dict[str, JoinIndex] | None = None) -> list[Outcome]:
         transform = self.bind(indexes)
         out: list[Outcome] = []
-        for record in (*records, *self.spec.seed):
+        for record in (*records, *self.seed):
             out.extend(transform(record))
         return out

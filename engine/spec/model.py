@@ -137,6 +137,7 @@ class SpecTest:
     expect_filtered: int | None
     skip: bool
     ypath: YPath
+    skip_reason: str = ""
 
 
 @dataclass
@@ -151,6 +152,9 @@ class Spec:
     provision: dict[str, ProvisionObject]
     tests: list[SpecTest]
     doc: LDict
+    # Objects the spec declares but that could not be built (their problems are already reported):
+    # later checks treat their names as known, so one mistake does not cascade into "unknown object".
+    unbuilt: frozenset[str] = frozenset()
 
     def diagnostic(self, ypath: YPath, message: str, hint: str = "", *, key: bool = False) -> Diagnostic:
         return Diagnostic(locate(self.doc, ypath, key=key), format_path(ypath), message, hint)
@@ -171,7 +175,7 @@ class _Builder:
         present = [k for k in VALUE_KINDS if k in raw]
         if len(present) != 1:
             if not present:
-                self.problem(ypath, f"field rule for '{target}' says nowhere where its value comes from",
+                self.problem(ypath, f"field rule for '{target}' does not say where its value comes from",
                              "give exactly one of: path, expr, template, const, lookup")
             else:
                 self.problem(ypath, f"field rule for '{target}' has {len(present)} value sources "
@@ -190,14 +194,14 @@ class _Builder:
             return None
         if kind != "lookup" and "key" in raw:
             self.problem((*ypath, "key"), "`key` only belongs to a lookup rule",
-                         "remove it, or make the rule a `lookup:`")
+                         "remove it, or make the rule a `lookup:`", key=True)
             return None
         if "on_overflow" in raw and "max_length" not in raw:
             self.problem((*ypath, "on_overflow"), "`on_overflow` without `max_length`",
-                         "add `max_length: N` or remove `on_overflow`")
-        if "timezone" in raw and raw.get("type") != "datetime":
-            self.problem((*ypath, "timezone"), "`timezone` only applies to `type: datetime`",
-                         "add `type: datetime` or remove `timezone`")
+                         "add `max_length: N` or remove `on_overflow`", key=True)
+        if "timezone" in raw and raw.get("type") not in ("datetime", "date"):
+            self.problem((*ypath, "timezone"), "`timezone` only applies to `type: datetime` or `type: date`",
+                         "add `type: datetime` (or `date`) or remove `timezone`", key=True)
         return FieldRule(
             target=target, kind=kind, value=value, ypath=ypath,
             key=raw.get("key"), map=raw.get("map"), type=raw.get("type"),
@@ -291,15 +295,23 @@ class _Builder:
             fields=fields, ypath=("provision", name),
         )
 
-    def test(self, index: int, raw: LDict) -> SpecTest:
+    def test(self, index: int, raw: LDict) -> SpecTest | None:
+        skip = raw.get("skip", False)
+        if not skip:
+            for needed in ("object", "given"):
+                if needed not in raw:
+                    self.problem(("tests", index), f"test '{raw['name']}' has no `{needed}`",
+                                 f"add `{needed}:`, or `skip: <why>` to skip an inherited test")
+                    return None
         return SpecTest(
-            name=raw["name"], object=raw["object"],
-            given=[dict(r) for r in raw["given"]],
+            name=raw["name"], object=raw.get("object", ""),
+            given=[dict(r) for r in raw.get("given") or []],
             related={k: [dict(r) for r in v] for k, v in (raw.get("related") or {}).items()},
             expect=[dict(r) for r in raw["expect"]] if "expect" in raw else None,
             expect_quarantine=[dict(q) for q in raw.get("expect_quarantine") or []],
             expect_filtered=raw.get("expect_filtered"),
-            skip=raw.get("skip", False), ypath=("tests", index),
+            skip=bool(skip), skip_reason=skip if isinstance(skip, str) else "",
+            ypath=("tests", index),
         )
 
 
@@ -314,12 +326,15 @@ def build_model(doc: LDict, file: Path) -> tuple[Spec | None, list[Diagnostic]]:
     if builder.problems:
         return None, builder.problems
     objects = {}
+    unbuilt: set[str] = set()
     for name, raw in (doc.get("objects") or {}).items():
         if raw is None:
             continue
         obj = builder.object(name, raw)
         if obj is not None:
             objects[name] = obj
+        else:
+            unbuilt.add(name)
     spec = Spec(
         file=file,
         name=doc["name"],
@@ -331,7 +346,8 @@ def build_model(doc: LDict, file: Path) -> tuple[Spec | None, list[Diagnostic]]:
         objects=objects,
         provision={n: builder.provision_object(n, v) for n, v in (doc.get("provision") or {}).items()
                    if v is not None},
-        tests=[builder.test(i, t) for i, t in enumerate(doc.get("tests") or [])],
+        tests=[t for i, raw in enumerate(doc.get("tests") or []) if (t := builder.test(i, raw)) is not None],
         doc=doc,
+        unbuilt=frozenset(unbuilt),
     )
     return spec, builder.problems

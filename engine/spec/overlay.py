@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Diagnostic, SpecError
+from engine.errors import Diagnostic, Loc, SpecError
 from engine.spec.yamldoc import LDict, LList, load_yaml, locate
 
 
@@ -20,8 +20,11 @@ def load_with_overlays(path: Path, _chain: tuple[Path, ...] = ()) -> LDict:
     """Load `path`; when it extends another spec, merge it over that spec."""
     doc = load_yaml(path, _display(path))
     if not isinstance(doc, LDict):
-        raise SpecError([Diagnostic(getattr(doc, "loc", None), "",
-                                    f"{_display(path)}: a spec must be a YAML mapping")])
+        where = getattr(doc, "loc", None) or Loc(_display(path), 1, 1)
+        found = "an empty file" if doc is None else "a list" if isinstance(doc, list) else "a single value"
+        raise SpecError([Diagnostic(where, "", f"a spec must be a YAML mapping, not {found}",
+                                    "write the top level as `key: value` lines: name:, source:, target:, "
+                                    "objects: ...")])
     parent_ref = doc.get("extends")
     if parent_ref is None:
         return doc

@@ -54,12 +54,14 @@ def check_against_schema(doc: Any, schema_name: str) -> list[Diagnostic]:
 def _deepest(error: ValidationError) -> ValidationError:
     """For anyOf/oneOf, report the branch that got furthest, not 'not valid under any'."""
     if error.validator in ("anyOf", "oneOf") and error.context:
+        # A branch that failed inside the value accepted its shape: that is the one the user meant.
+        deeper = [e for e in error.context if len(e.absolute_path) > len(error.absolute_path)]
         typed = [e for e in error.context if e.validator != "type"]
-        candidates = typed or list(error.context)
+        candidates = deeper or typed
+        if not candidates:
+            return error  # only type mismatches at this very value: _describe lists what may go here
         # Prefer the branch whose schema expects the type the user actually wrote.
         best = max(candidates, key=lambda e: (len(e.absolute_path), e.validator != "const"))
-        if not typed:
-            return error
         return _deepest(best)
     return error
 
@@ -84,15 +86,30 @@ def _describe(doc: Any, error: ValidationError) -> list[Diagnostic]:
             result.append(Diagnostic(locate(doc, (*path, key), key=True), format_path((*path, key)),
                                      f"unknown key '{key}'", hint))
         return result
+    if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
+        # A bad name (of an object, a field, a value map ...): point at the name itself.
+        name_path = (*path, error.instance)
+        return [Diagnostic(locate(doc, name_path, key=True), format_path(name_path),
+                           f"'{error.instance}' is not a valid name here", _name_hint(path))]
     loc = locate(doc, path)
+    if kind in ("anyOf", "oneOf") and error.context and all(e.validator == "type" for e in error.context):
+        kinds: list[str] = []
+        for branch in error.context:
+            value: Any = branch.validator_value
+            kinds.extend(str(k) for k in (value if isinstance(value, list) else [value]) if k not in kinds)
+        wanted = " or ".join(_article(k) for k in kinds)
+        return [Diagnostic(loc, where, f"expected {wanted}, got {_type_name(error.instance)}",
+                           _type_hint(kinds))]
     if kind == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message
         return [Diagnostic(loc, where, f"missing required key '{missing}'",
                            f"add `{missing}:` here")]
     if kind == "type":
         expected = expected_value
-        wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
-        return [Diagnostic(loc, where, f"expected {_article(wanted)}, got {_type_name(error.instance)}")]
+        kinds = expected if isinstance(expected, list) else [expected]
+        wanted = " or ".join(_article(str(k)) for k in kinds)
+        return [Diagnostic(loc, where, f"expected {wanted}, got {_type_name(error.instance)}",
+                           _type_hint(expected))]
     if kind == "enum":
         options = ", ".join(str(v) for v in expected_value)
         close = difflib.get_close_matches(str(error.instance), [str(v) for v in expected_value], n=1)
@@ -105,16 +122,25 @@ def _describe(doc: Any, error: ValidationError) -> list[Diagnostic]:
     if kind == "pattern":
         description = schema.get("description", "")
         hint = description or f"must match {error.validator_value}"
-        if path and path[-1] in ("fields", "objects", "value_maps", "provision", "joins"):
-            hint = "names may use letters, digits and underscores"
         return [Diagnostic(loc, where, f"'{error.instance}' is not a valid value here", hint)]
-    if kind == "propertyNames":
-        return [Diagnostic(locate(doc, (*path, str(error.instance)), key=True), where,
-                           f"'{error.instance}' is not a valid name here",
-                           _name_hint(path))]
     if kind in ("minimum", "minLength", "minItems"):
         return [Diagnostic(loc, where, f"{error.message}")]
     return [Diagnostic(loc, where, error.message)]
+
+
+def _type_hint(expected: Any) -> str:
+    kinds = (set(expected) if isinstance(expected, list) else {expected}) - {"null"}
+    if kinds == {"object"}:
+        return "write `key: value` pairs here, indented under the key, or {key: value}"
+    if kinds == {"array"}:
+        return "write a list here: `- item` lines, or [item, item]"
+    if "string" in kinds:
+        return "write text here; quote it if it looks like a number, a boolean or a date"
+    if kinds & {"integer", "number"}:
+        return "write a number here, without quotes"
+    if kinds == {"boolean"}:
+        return "write true or false"
+    return ""
 
 
 def _name_hint(path: tuple[Any, ...]) -> str:

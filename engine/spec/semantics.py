@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 from engine.compile.expressions import ExpressionProblem, parse_jmespath, root_names
 from engine.compile.templates import TemplateProblem, parse_template
 from engine.errors import Diagnostic, Loc
 from engine.spec.catalog import Catalog, CatalogField
-from engine.spec.model import PLAIN_PATH, FieldRule, ObjectSpec, Spec
+from engine.spec.model import FieldRule, ObjectSpec, Spec
 from engine.spec.target_view import TargetObjectView, target_objects
 from engine.spec.yamldoc import YPath, format_path, locate
 
@@ -28,6 +29,12 @@ def _suggest(name: str, known: Iterable[str]) -> str:
     return ""
 
 
+def _picklist_hint(value: object, allowed: tuple[object, ...]) -> str:
+    close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
+    listed = f"allowed: {', '.join(str(a) for a in allowed)}"
+    return f"did you mean '{close[0]}'? {listed}" if close else listed
+
+
 class SemanticChecker:
     def __init__(self, spec: Spec, source: Catalog | None, target: Catalog) -> None:
         self.spec = spec
@@ -40,14 +47,9 @@ class SemanticChecker:
     def problem(self, ypath: YPath, message: str, hint: str = "", *, key: bool = False) -> None:
         self.problems.append(self.spec.diagnostic(ypath, message, hint, key=key))
 
-    def _offset_loc(self, ypath: YPath, line_offset: int = 0, column_offset: int = 0) -> Loc | None:
-        """Point inside a scalar: its text starts one column later when it is quoted."""
-        loc = locate(self.spec.doc, ypath)
-        if loc is None:
-            return None
-        if line_offset:
-            return Loc(loc.file, loc.line + line_offset, 1)
-        return Loc(loc.file, loc.line, loc.column + column_offset)
+    def _known_object(self, name: str) -> bool:
+        """An object of the spec, including one whose own problems kept it from being built."""
+        return name in self.spec.objects or name in self.spec.unbuilt
 
     # -- expressions -------------------------------------------------------------------------
     def expression(self, ypath: YPath, text: str, scope: set[str] | None) -> None:
@@ -55,34 +57,54 @@ class SemanticChecker:
             parse_jmespath(text)
             names = root_names(text)
         except ExpressionProblem as exc:
-            quote = 0 if PLAIN_PATH.match(text) else self._quote_offset(ypath, text)
-            self.problems.append(Diagnostic(self._offset_loc(ypath, column_offset=exc.offset + quote),
-                                            format_path(ypath), f"{exc} in {text!r}",
+            self.problems.append(Diagnostic(self._inside(ypath, exc.offset), format_path(ypath),
+                                            f"{exc} in {text!r}",
                                             "JMESPath reference: https://jmespath.org/specification.html"))
             return
         self._check_names(ypath, names, scope)
 
-    def _quote_offset(self, ypath: YPath, text: str) -> int:
+    def _source_lines(self, loc: Loc) -> list[str]:
+        try:  # the file that holds the value: with overlays, not always the spec's own file
+            return Path(loc.file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return []
+
+    def _inside(self, ypath: YPath, offset: int = 0, *, lineno: int = 0) -> Loc | None:
+        """Where character `offset` (or template line `lineno`) of a scalar's text is in its file.
+
+        A plain or quoted scalar is on one line (a quoted one's text starts after the quote; a
+        template error points at its start); a block scalar's (`|`, `>`) text is on the lines below.
+        """
         loc = locate(self.spec.doc, ypath)
         if loc is None:
-            return 0
-        try:
-            line = self.spec.file.read_text(encoding="utf-8").splitlines()[loc.line - 1] \
-                if loc.file == str(self.spec.file) else ""
-        except OSError:
-            return 0
-        return 1 if line[loc.column - 1: loc.column] in ("'", '"') else 0
+            return None
+        lines = self._source_lines(loc)
+        line = lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
+        first = line[loc.column - 1: loc.column]
+        if not first or first not in "|>":  # on one line: plain or quoted
+            quote = 1 if first in ("'", '"') else 0
+            return loc if lineno else Loc(loc.file, loc.line, loc.column + quote + offset)
+        number = loc.line + 1
+        while number <= len(lines):
+            content = lines[number - 1]
+            indent = len(content) - len(content.lstrip(" "))
+            text = content[indent:]
+            if lineno > 1:
+                lineno -= 1
+            elif lineno == 1 or offset <= len(text):
+                return Loc(loc.file, number, indent + 1 + (0 if lineno else offset))
+            else:
+                offset -= len(text) + 1  # the line break, or the space `>` folds it into
+            number += 1
+        return loc
 
     def template(self, ypath: YPath, text: str, scope: set[str] | None) -> None:
         try:
             _, names = parse_template(text)
         except TemplateProblem as exc:
-            loc = locate(self.spec.doc, ypath)
-            if loc is not None and exc.lineno > 1:
-                loc = Loc(loc.file, loc.line + exc.lineno, loc.column)
-            self.problems.append(Diagnostic(loc, format_path(ypath), str(exc),
-                                            "templates format record values; use filters such as "
-                                            "date, phone, strip_html, truncate"))
+            self.problems.append(Diagnostic(self._inside(ypath, lineno=exc.lineno), format_path(ypath),
+                                            str(exc), "templates format record values; use filters such "
+                                            "as date, phone, strip_html, truncate"))
             return
         self._check_names(ypath, set(names), scope)
 
@@ -136,17 +158,19 @@ class SemanticChecker:
         for join in obj.joins.values():
             self.check_join(obj, join.resource, join.match, join.order_by, join.ypath)
             self.expression((*join.ypath, "on"), join.on, scope)
-        for parent in obj.after:
-            if parent not in self.spec.objects:
-                self.problem((*obj.ypath, "after"), f"`after` names '{parent}', which is not an object of "
-                             "this spec", _suggest(parent, self.spec.objects))
+        for index, parent in enumerate(obj.after):
+            if not self._known_object(parent):
+                self.problem((*obj.ypath, "after", index), f"`after` names '{parent}', which is not an "
+                             "object of this spec", _suggest(parent, self.spec.objects))
         if obj.key is not None:
             self.check_rule(obj, obj.key.rule, scope, view, is_key=True)
             if view is not None:
                 kf = view.fields.get(obj.key.target)
                 if kf is None:
+                    close = difflib.get_close_matches(obj.key.target, sorted(view.fields), n=1)
                     self.problem((*obj.key.ypath, "target"),
                                  f"key field '{obj.key.target}' does not exist on {obj.target}",
+                                 f"did you mean '{close[0]}'?" if close else
                                  f"provision it: provision: {{{obj.target}: {{fields: {{{obj.key.target}: "
                                  "{type: text(40), external_id: true, unique: true}}}}}")
                 elif not kf.external_id:
@@ -181,7 +205,7 @@ class SemanticChecker:
         elif rule.kind == "template":
             self.template((*y, "template"), rule.value, scope)
         elif rule.kind == "lookup":
-            if rule.value not in self.spec.objects:
+            if not self._known_object(rule.value):
                 self.problem((*y, "lookup"), f"lookup to unknown object '{rule.value}'",
                              _suggest(rule.value, self.spec.objects))
             assert rule.key is not None
@@ -217,6 +241,11 @@ class SemanticChecker:
         y = rule.ypath
         if rule.kind == "lookup":
             parent = self.spec.objects.get(rule.value)
+            view = self.views.get(obj.target)
+            if (parent is not None and parent.target not in self.views) or (
+                    view is not None and rule.target in view.provisioned
+                    and not any(r in self.views for r in field.reference_to)):
+                return  # an unknown target object: reported where it is named, not again here
             if field.reference_to and parent is not None and parent.target not in field.reference_to:
                 self.problem((*y, "lookup"),
                              f"{obj.target}.{rule.target} points at {', '.join(field.reference_to)}, "
@@ -244,8 +273,7 @@ class SemanticChecker:
                 if value is not None and value not in allowed:
                     self.problem(where, f"{value!r} is not a value of the restricted picklist "
                                  f"{obj.target}.{rule.target}",
-                                 _suggest(str(value), [str(a) for a in allowed]) or
-                                 f"allowed: {', '.join(str(a) for a in allowed)}")
+                                 _picklist_hint(value, allowed))
 
     def check_required_fields(self, obj: ObjectSpec, view: TargetObjectView) -> None:
         written = {r.target for r in obj.fields}
@@ -293,6 +321,6 @@ class SemanticChecker:
 
     def check_tests(self) -> None:
         for test in self.spec.tests:
-            if test.object not in self.spec.objects:
+            if not test.skip and not self._known_object(test.object):
                 self.problem((*test.ypath, "object"), f"test '{test.name}' names unknown object "
                              f"'{test.object}'", _suggest(test.object, self.spec.objects))

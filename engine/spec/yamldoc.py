@@ -174,7 +174,9 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, name: str) -> Diagnostic
     elif "mapping values are not allowed" in message:
         hint = "quote a value that contains ': ', e.g. title: \"Note: draft\""
     elif "constructor for the tag" in message:
-        hint = "YAML tags (!!python/..., !name) are not supported; quote text that starts with '!'"
+        tag = message.split("tag", 1)[1].strip(" '").replace("tag:yaml.org,2002:", "!!")
+        message = f"the YAML tag {tag} is not supported"
+        hint = "write a plain value (quote text that starts with '!')"
     elif "single document" in message:
         hint = "a spec is one YAML document: remove the `---` line"
     else:
