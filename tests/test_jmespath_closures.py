@@ -37,8 +37,9 @@ def expressions() -> st.SearchStrategy[str]:
             st.tuples(inner, inner).map(lambda t: f"[{t[0]}, {t[1]}]"),
             st.tuples(inner, inner).map(lambda t: f"{{x: {t[0]}, y: {t[1]}}}"),
             st.tuples(inner, inner).map(lambda t: f"{t[0]} | {t[1]}"),
+            st.tuples(inner, inner, inner).map(lambda t: f"{t[0]}[?{t[1]}].{_safe(t[2])} | [0]"),
             st.tuples(st.sampled_from(["length", "to_string", "type", "not_null", "max", "sort", "keys",
-                                       "reverse", "to_number", "join(', ', {})", "sort_by({}, &name)",
+                                       "reverse", "to_number", "min", "not_null({}, a)", "join(', ', {})", "sort_by({}, &name)",
                                        "max_by({}, &a)", "map(&a, {})"]), inner).map(
                 lambda t: t[0].format(t[1]) if "{}" in t[0] else f"{t[0]}({t[1]})"),
         )

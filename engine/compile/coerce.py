@@ -187,7 +187,7 @@ def date_coercer(zone_name: str | None) -> Coercer:
 
     def to_local_date(value: Any) -> str:
         if isinstance(value, str) and len(value.strip()) > 10:
-            return parse_datetime(value).astimezone(local).date().isoformat()
+            return parse_datetime(value, local).astimezone(local).date().isoformat()
         return to_date(value)
 
     return to_local_date

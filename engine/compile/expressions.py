@@ -80,18 +80,20 @@ def expression_getter(expression: str) -> Getter:
         return path_getter(expression)
     parsed = parse_jmespath(expression)
     try:
-        evaluate: Getter = compile_node(dict(parsed.parsed))
+        return compile_node(dict(parsed.parsed))
     except NotImplementedError:  # a construct without a closure form: use the library's walker
-        evaluate = parsed.search
+        return parsed.search
 
-    def get(record: dict[str, Any]) -> Any:
-        try:
-            return evaluate(record)
-        except (jexc.JMESPathError, TypeError, ValueError) as exc:
-            # e.g. join() given a number: a problem with this record's data, not with the run
-            raise CoercionError(f"expression {expression!r} failed on this record: {exc}") from None
 
-    return get
+# What evaluating a rule on one record may raise because of that record's data (join() given a
+# number, a date that is not a date): the record is quarantined with the reason, the run goes on.
+RECORD_ERRORS = (CoercionError, jexc.JMESPathError, TypeError, ValueError, ArithmeticError)
+
+
+def record_error_text(exc: Exception) -> str:
+    if isinstance(exc, CoercionError):
+        return str(exc)
+    return f"cannot be evaluated on this record: {exc}"
 
 
 def root_names(expression: str) -> set[str]:

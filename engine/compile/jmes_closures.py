@@ -23,29 +23,28 @@ Fn = Callable[[Any], Any]
 _FUNCTIONS = jfunctions.Functions()
 
 
-def _is_false(value: Any) -> bool:
+def is_false(value: Any) -> bool:
+    """JMESPath falsiness: null, false, empty text, list or object — but not 0."""
     return value == "" or value == [] or value == {} or value is None or value is False
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, Number) and not isinstance(x, bool)
+    kind = x.__class__
+    if kind is int or kind is float:  # the JSON cases, without the slower abstract-class check
+        return True
+    return isinstance(x, Number) and kind is not bool
 
 
 def _is_comparable(x: Any) -> bool:
     return _is_number(x) or isinstance(x, str)
 
 
-def _is_special_number_case(x: Any, y: Any) -> bool:
-    """0 and 1 never equal false and true in JMESPath, unlike in Python."""
-    if _is_number(x) and x in (0, 1):
-        return isinstance(y, bool)
-    if _is_number(y) and y in (0, 1):
-        return isinstance(x, bool)
-    return False
-
-
 def _equals(x: Any, y: Any) -> bool:
-    if _is_special_number_case(x, y):
+    """JMESPath equality: 0 and 1 never equal false and true, unlike in Python."""
+    if x.__class__ is bool:
+        if y.__class__ is not bool and _is_number(y) and y in (0, 1):
+            return False
+    elif y.__class__ is bool and _is_number(x) and x in (0, 1):
         return False
     return bool(x == y)
 
@@ -111,7 +110,12 @@ def _slice(args: list[int | None]) -> Fn:
     return do_slice
 
 
-def _comparator(op: str, left: Fn, right: Fn) -> Fn:
+def _comparator(op: str, left: Fn, right: Fn, text_literal: str | None = None) -> Fn:
+    if text_literal is not None and op in ("eq", "ne"):
+        # Against text, JMESPath equality is Python's: no 0/1-versus-boolean case can arise.
+        if op == "eq":
+            return lambda value: left(value) == text_literal
+        return lambda value: left(value) != text_literal
     if op == "eq":
         return lambda value: _equals(left(value), right(value))
     if op == "ne":
@@ -127,17 +131,20 @@ def _comparator(op: str, left: Fn, right: Fn) -> Fn:
     return ordered
 
 
+def _collect(items: Any, each: Fn) -> list[Any]:
+    """A projection's result: `each` of every item, nulls dropped."""
+    out = []
+    for item in items:
+        current = each(item)
+        if current is not None:
+            out.append(current)
+    return out
+
+
 def _projection(base: Fn, each: Fn) -> Fn:
     def project(value: Any) -> Any:
         items = base(value)
-        if not isinstance(items, list):
-            return None
-        out = []
-        for item in items:
-            current = each(item)
-            if current is not None:
-                out.append(current)
-        return out
+        return _collect(items, each) if isinstance(items, list) else None
 
     return project
 
@@ -148,12 +155,7 @@ def _value_projection(base: Fn, each: Fn) -> Fn:
             items = base(value).values()
         except AttributeError:
             return None
-        out = []
-        for item in items:
-            current = each(item)
-            if current is not None:
-                out.append(current)
-        return out
+        return _collect(items, each)
 
     return project
 
@@ -165,13 +167,37 @@ def _filter_projection(base: Fn, each: Fn, condition: Fn) -> Fn:
             return None
         out = []
         for item in items:
-            if not _is_false(condition(item)):
+            if not is_false(condition(item)):
                 current = each(item)
                 if current is not None:
                     out.append(current)
         return out
 
     return project
+
+
+def _first_match(base: Fn, each: Fn, condition: Fn) -> Fn:
+    """`list[?cond].x | [0]`: the first match, without building the whole filtered list."""
+    def first(value: Any) -> Any:
+        items = base(value)
+        if not isinstance(items, list):
+            return None
+        for item in items:
+            if not is_false(condition(item)):
+                current = each(item)
+                if current is not None:
+                    return current
+        return None
+
+    return first
+
+
+def _is_first_index(node: dict[str, Any]) -> bool:
+    """`[0]` on the piped value: an index_expression of identity then index 0."""
+    children = node.get("children", [])
+    return (node["type"] == "index_expression" and len(children) == 2
+            and children[0]["type"] == "identity"
+            and children[1]["type"] == "index" and children[1]["value"] == 0)
 
 
 def _flatten(base: Fn) -> Fn:
@@ -193,7 +219,7 @@ def _flatten(base: Fn) -> Fn:
 def _or(left: Fn, right: Fn) -> Fn:
     def either(value: Any) -> Any:
         matched = left(value)
-        return right(value) if _is_false(matched) else matched
+        return right(value) if is_false(matched) else matched
 
     return either
 
@@ -201,7 +227,7 @@ def _or(left: Fn, right: Fn) -> Fn:
 def _and(left: Fn, right: Fn) -> Fn:
     def both(value: Any) -> Any:
         matched = left(value)
-        return matched if _is_false(matched) else right(value)
+        return matched if is_false(matched) else right(value)
 
     return both
 
@@ -234,8 +260,61 @@ def _multi_dict(pairs: list[tuple[str, Fn]]) -> Fn:
     return multi
 
 
+def _all_text(items: list[Any]) -> bool:
+    return all(item.__class__ is str for item in items)
+
+
+def _all_numbers(items: list[Any]) -> bool:
+    return all(_is_number(item) for item in items)
+
+
+def _fast_join(glue: Any, items: Any) -> Any:
+    if glue.__class__ is str and items.__class__ is list and _all_text(items):
+        return glue.join(items)
+    return _SLOW
+
+
+def _fast_extreme(pick: Callable[[list[Any]], Any]) -> Callable[[Any], Any]:
+    def extreme(items: Any) -> Any:
+        if items.__class__ is list and (_all_text(items) or _all_numbers(items)):
+            return pick(items) if items else None
+        return _SLOW
+
+    return extreme
+
+
+def _fast_length(subject: Any) -> Any:
+    kind = subject.__class__
+    return len(subject) if kind is str or kind is list or kind is dict else _SLOW
+
+
+def _fast_not_null(*candidates: Any) -> Any:
+    return next((c for c in candidates if c is not None), None) if candidates else _SLOW
+
+
+_SLOW = object()  # "the fast path does not apply": the library evaluates (and type-checks) instead
+# The functions specs use most, evaluated directly when their arguments have the types the
+# function signature demands; anything else goes to the library, which raises its own error.
+_FAST_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "join": _fast_join,
+    "max": _fast_extreme(max),
+    "min": _fast_extreme(min),
+    "length": _fast_length,
+    "not_null": _fast_not_null,
+}
+_ARITY = {"join": 2, "max": 1, "min": 1, "length": 1}
+
+
 def _function(name: str, args: list[Fn]) -> Fn:
     call = _FUNCTIONS.call_function
+    fast = _FAST_FUNCTIONS.get(name)
+    if fast is not None and _ARITY.get(name, len(args)) == len(args):
+        def apply_fast(value: Any) -> Any:
+            resolved = [arg(value) for arg in args]
+            result = fast(*resolved)
+            return call(name, resolved) if result is _SLOW else result
+
+        return apply_fast
 
     def apply(value: Any) -> Any:
         return call(name, [arg(value) for arg in args])
@@ -255,6 +334,10 @@ def compile_node(node: dict[str, Any]) -> Fn:
     children: list[Any] = node.get("children", [])
     if kind == "field":
         return _field(node["value"])
+    if kind == "pipe" and len(children) == 2 and children[0]["type"] == "filter_projection" \
+            and _is_first_index(children[1]):
+        base, each, condition = (compile_node(c) for c in children[0]["children"])
+        return _first_match(base, each, condition)
     if kind in ("subexpression", "index_expression", "pipe"):
         return _chain([compile_node(c) for c in children])
     if kind in ("current", "identity"):
@@ -267,7 +350,12 @@ def compile_node(node: dict[str, Any]) -> Fn:
     if kind == "slice":
         return _slice(children)
     if kind == "comparator":
-        return _comparator(node["value"], compile_node(children[0]), compile_node(children[1]))
+        left, right = children
+        if right["type"] == "literal" and isinstance(right["value"], str):
+            return _comparator(node["value"], compile_node(left), compile_node(right), right["value"])
+        if left["type"] == "literal" and isinstance(left["value"], str):
+            return _comparator(node["value"], compile_node(right), compile_node(left), left["value"])
+        return _comparator(node["value"], compile_node(left), compile_node(right))
     if kind == "projection":
         return _projection(compile_node(children[0]), compile_node(children[1]))
     if kind == "value_projection":

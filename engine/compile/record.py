@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.compile.coerce import CoercionError, coercer_for
-from engine.compile.expressions import Getter, expression_getter, path_getter
+from engine.compile.expressions import (
+    RECORD_ERRORS,
+    Getter,
+    expression_getter,
+    path_getter,
+    record_error_text,
+)
+from engine.compile.jmes_closures import is_false
 from engine.compile.joins import JoinIndex
 from engine.compile.templates import parse_template
 from engine.compile.value_maps import compile_value_map, map_key
@@ -48,11 +55,14 @@ def compile_rule(rule: FieldRule, spec: Spec, target_field: CatalogField | None,
     if rule.kind == "lookup":
         return _lookup_producer(rule, get, translate, key_prefixes.get(rule.value, ""))
     coerce = coercer_for(rule.type, rule.timezone) if rule.type else None
+    # Without max_length, the target field's own length applies, and overlong values are rejected.
     limit = rule.max_length or (target_field.length if target_field else None)
     truncate = rule.on_overflow == "truncate" and rule.max_length is not None
     has_default, default = rule.has_default, rule.default
     required = rule.required or bool(target_field and target_field.required)
     target = rule.target
+    if translate is None and coerce is None and not has_default and not required:
+        return _plain_producer(get, limit, truncate)
 
     def produce(record: dict[str, Any]) -> Any:
         value = get(record)
@@ -75,6 +85,29 @@ def compile_rule(rule: FieldRule, spec: Spec, target_field: CatalogField | None,
         return value
 
     return produce
+
+
+def _plain_producer(get: Getter, limit: int | None, truncate: bool) -> Producer:
+    """The common rule — read a value, maybe bound its length — without the general rule's steps."""
+    if limit is None:
+        def produce_plain(record: dict[str, Any]) -> Any:
+            value = get(record)
+            return None if value == "" else value
+
+        return produce_plain
+
+    def produce_bounded(record: dict[str, Any]) -> Any:
+        value = get(record)
+        if value.__class__ is str:
+            if value == "":
+                return None
+            if len(value) > limit:
+                if not truncate:
+                    raise CoercionError(f"{len(value)} characters, longer than the maximum {limit}")
+                return value[:limit]
+        return value
+
+    return produce_bounded
 
 
 def _lookup_producer(rule: FieldRule, get: Getter, translate: Callable[[Any], Any] | None,
@@ -130,25 +163,25 @@ class CompiledObject:
         each = self.each
         each_name = self.each_name or ""
         object_name = self.name
+        key_field = self.spec.key.target if self.spec.key else "key"
 
         def one(context: dict[str, Any], raw_id: str) -> Outcome:
             problems: list[FieldProblem] = []
             try:
                 key_value = key(context)
-            except CoercionError as exc:
-                return Quarantined(object_name, raw_id, [FieldProblem(self.spec.key.target if self.spec.key
-                                                                      else "key", str(exc))], context)
+            except RECORD_ERRORS as exc:
+                return Quarantined(object_name, raw_id, [FieldProblem(key_field, record_error_text(exc))],
+                                   context)
             if key_value is None:
                 return Quarantined(object_name, raw_id,
-                                   [FieldProblem(self.spec.key.target if self.spec.key else "key",
-                                                 "the record has no key value")], context)
+                                   [FieldProblem(key_field, "the record has no key value")], context)
             source_id = map_key(key_value)
             values: dict[str, Any] = {}
             for target, produce in fields:
                 try:
                     values[target] = produce(context)
-                except CoercionError as exc:
-                    problems.append(FieldProblem(target, str(exc)))
+                except RECORD_ERRORS as exc:
+                    problems.append(FieldProblem(target, record_error_text(exc)))
             if problems:
                 return Quarantined(object_name, source_id, problems, context)
             return TargetRecord(object_name, source_id, prefix + source_id, values)
@@ -156,17 +189,20 @@ class CompiledObject:
         def transform(record: dict[str, Any]) -> list[Outcome]:
             raw_id = str(record.get("id", ""))
             context = record
-            if joins:
-                context = dict(record)
-                for name, index in joins:
-                    context[name] = index.lookup(context)
+            stage = "joins"
             try:
-                if where is not None and not where(context):
+                if joins:
+                    context = dict(record)
+                    for name, index in joins:
+                        context[name] = index.lookup(context)
+                stage = "where"
+                if where is not None and is_false(where(context)):
                     return [Filtered(object_name, raw_id)]
+                stage = "each"
                 items = each(context) if each is not None else None
-            except CoercionError as exc:
-                return [Quarantined(object_name, raw_id, [FieldProblem("where" if each is None else "each",
-                                                                       str(exc))], context)]
+            except RECORD_ERRORS as exc:
+                return [Quarantined(object_name, raw_id, [FieldProblem(stage, record_error_text(exc))],
+                                    context)]
             if each is None:
                 return [one(context, raw_id)]
             if not isinstance(items, list):
