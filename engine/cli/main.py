@@ -9,39 +9,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
-from engine.compile.compiler import CompiledSpec, compile_spec
-from engine.errors import SpecError
-from engine.spec.loader import LoadedSpec, load_spec
+from engine.cli.options import SPEC_ARG, compile_or_exit, load_or_exit
 from engine.spectest.runner import run_tests
-
-SPEC_ARG = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
-
-
-def _fail_spec(error: SpecError) -> NoReturn:
-    for diagnostic in error.diagnostics:
-        click.echo(diagnostic.format(), err=True)
-    count = len(error.diagnostics)
-    click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was run.", err=True)
-    sys.exit(2)
-
-
-def _load(spec: Path) -> LoadedSpec:
-    try:
-        return load_spec(spec)
-    except SpecError as error:
-        _fail_spec(error)
-
-
-def _compile(spec: Path) -> CompiledSpec:
-    loaded = _load(spec)
-    try:
-        return compile_spec(loaded)
-    except SpecError as error:
-        _fail_spec(error)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,7 +26,7 @@ def main() -> None:
 @SPEC_ARG
 def validate(spec: Path) -> None:
     """Check a spec: schema, names, expressions, target fields, load order."""
-    loaded = _load(spec)
+    loaded = load_or_exit(spec)
     s = loaded.spec
     fields = sum(len(o.fields) for o in s.objects.values())
     click.echo(f"{spec}: valid — {len(s.objects)} objects, {fields} field rules, "
@@ -66,7 +38,7 @@ def validate(spec: Path) -> None:
 @SPEC_ARG
 def plan(spec: Path) -> None:
     """Show the objects in load order, their dependencies and second-pass lookups."""
-    loaded = _load(spec)
+    loaded = load_or_exit(spec)
     steps = loaded.plan.steps
     click.echo(f"Load plan for {loaded.spec.name} ({loaded.spec.source_system} → "
                f"{loaded.spec.target_system}), {len(steps)} objects:")
@@ -85,7 +57,7 @@ def plan(spec: Path) -> None:
 @SPEC_ARG
 def test_command(spec: Path) -> None:
     """Run the spec's own tests; show expected versus actual field by field."""
-    compiled = _compile(spec)
+    compiled = compile_or_exit(spec)
     results = run_tests(compiled)
     failed = 0
     skipped = 0
@@ -108,3 +80,15 @@ def test_command(spec: Path) -> None:
     click.echo(summary)
     if failed:
         sys.exit(1)
+
+
+def _register() -> None:
+    """Commands that live in their own modules (imported late: they pull in connectors and sandbox)."""
+    from engine.cli.audit_command import audit
+    from engine.cli.sandbox_commands import sandbox
+
+    main.add_command(audit)
+    main.add_command(sandbox)
+
+
+_register()

@@ -47,19 +47,43 @@ def _source_getter(rule: FieldRule) -> Getter:
     return lambda _record: constant
 
 
+@dataclass(frozen=True)
+class RuleParts:
+    """The steps of one field rule, each compiled once (docs/spec-language.md, "Field rules")."""
+
+    get: Getter
+    translate: Callable[[Any], Any] | None
+    coerce: Callable[[Any], Any] | None
+    limit: int | None
+    truncate: bool
+    has_default: bool
+    default: Any
+    required: bool
+
+
+def rule_parts(rule: FieldRule, spec: Spec, target_field: CatalogField | None) -> RuleParts:
+    # Without max_length, the target field's own length applies, and overlong values are rejected.
+    return RuleParts(
+        get=_source_getter(rule),
+        translate=compile_value_map(spec.value_maps[rule.map]) if rule.map else None,
+        coerce=coercer_for(rule.type, rule.timezone) if rule.type and rule.kind != "lookup" else None,
+        limit=rule.max_length or (target_field.length if target_field else None),
+        truncate=rule.on_overflow == "truncate" and rule.max_length is not None,
+        has_default=rule.has_default,
+        default=rule.default,
+        required=rule.required or bool(target_field and target_field.required),
+    )
+
+
 def compile_rule(rule: FieldRule, spec: Spec, target_field: CatalogField | None,
                  key_prefixes: dict[str, str]) -> Producer:
     """A function record → target value; raises CoercionError with the reason."""
-    get = _source_getter(rule)
-    translate = compile_value_map(spec.value_maps[rule.map]) if rule.map else None
+    parts = rule_parts(rule, spec, target_field)
+    get, translate, coerce = parts.get, parts.translate, parts.coerce
     if rule.kind == "lookup":
         return _lookup_producer(rule, get, translate, key_prefixes.get(rule.value, ""))
-    coerce = coercer_for(rule.type, rule.timezone) if rule.type else None
-    # Without max_length, the target field's own length applies, and overlong values are rejected.
-    limit = rule.max_length or (target_field.length if target_field else None)
-    truncate = rule.on_overflow == "truncate" and rule.max_length is not None
-    has_default, default = rule.has_default, rule.default
-    required = rule.required or bool(target_field and target_field.required)
+    limit, truncate = parts.limit, parts.truncate
+    has_default, default, required = parts.has_default, parts.default, parts.required
     target = rule.target
     if translate is None and coerce is None and not has_default and not required:
         return _plain_producer(get, limit, truncate)

@@ -39,3 +39,18 @@ def compile_value_map(vmap: ValueMap) -> Callable[[Any], Any]:
         return fallback
 
     return translate
+
+
+def compile_coverage(vmap: ValueMap) -> Callable[[Any], bool]:
+    """Whether a source value is listed in the map (what the audit asks of every value it sees)."""
+    fold = vmap.ignore_case
+    keys = {k.casefold() if fold else k for k in vmap.values}
+
+    def covered(value: Any) -> bool:
+        try:
+            key = map_key(value)
+        except CoercionError:
+            return False
+        return (key.casefold() if fold else key) in keys
+
+    return covered

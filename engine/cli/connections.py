@@ -1,0 +1,53 @@
+"""Which source (and later target) a command talks to: real credentials, or the sandbox.
+
+Credentials come only from the environment. With none, the workspace's sandbox
+is started for the length of the command, and the first line of output says
+so — an analyst must never mistake a sandbox run for the real thing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from engine.connectors import ClinikoConnector
+from engine.errors import UsageError
+from engine.sandbox.runtime import SANDBOX_USER_AGENT, Sandbox, SandboxOptions
+from engine.workspace import Workspace
+
+CLINIKO_KEY = "CLINIKO_API_KEY"
+CLINIKO_BASE = "CLINIKO_API_BASE"
+CONTACT_EMAIL = "FLITSTACK_CONTACT_EMAIL"
+
+
+@dataclass
+class SourceConnection:
+    connector: ClinikoConnector
+    label: str  # one line for the first line of output and for reports
+    sandbox: Sandbox | None
+
+
+def _real_cliniko() -> SourceConnection:
+    email = os.environ.get(CONTACT_EMAIL, "").strip()
+    if not email:
+        raise UsageError(f"Cliniko asks every API client to name itself with a contact e-mail: "
+                         f"set {CONTACT_EMAIL} (it goes into the User-Agent header)")
+    connector = ClinikoConnector(os.environ[CLINIKO_KEY], user_agent=f"flitstack ({email})",
+                                 base_url=os.environ.get(CLINIKO_BASE) or None)
+    return SourceConnection(connector, f"Cliniko API: {connector.describe()}", None)
+
+
+@contextmanager
+def cliniko_source(workspace: Workspace, options: SandboxOptions | None = None) -> Iterator[SourceConnection]:
+    if os.environ.get(CLINIKO_KEY, "").strip() and not os.environ.get("FLITSTACK_FORCE_SANDBOX"):
+        yield _real_cliniko()
+        return
+    workspace.ensure()
+    with Sandbox(workspace.sandbox, options or SandboxOptions()) as sandbox:
+        assert sandbox.tls is not None
+        connector = ClinikoConnector(sandbox.cliniko_api_key, user_agent=SANDBOX_USER_AGENT,
+                                     base_url=sandbox.cliniko_base_template, verify=str(sandbox.tls.bundle))
+        label = f"{sandbox.describe_cliniko()} — no {CLINIKO_KEY} set, so the sandbox is used"
+        yield SourceConnection(connector, label, sandbox)

@@ -1,0 +1,120 @@
+"""The sandbox as the rest of the engine uses it: started in-process, seeded, and described.
+
+A workspace's sandbox lives in `<workspace>/sandbox/`: its CA (`tls/`) and each
+emulator's store. Commands that find no credentials start it for the length of
+the command; `flitstack sandbox serve` keeps it running for other clients.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.sandbox.cliniko import DEFAULT_API_KEY, ClinikoStore, api_base_url, start_cliniko_sandbox
+from engine.sandbox.generator import Manifest, generate_clinic
+from engine.sandbox.server import EmulatorServer, FaultPlan
+from engine.sandbox.tls import SandboxTLS, ensure_tls
+
+SANDBOX_USER_AGENT = "flitstack sandbox (sandbox@flitstack.example)"
+DEFAULT_PATIENTS = 200
+DEFAULT_SEED = 1
+
+
+@dataclass
+class SandboxOptions:
+    cliniko_port: int = 0
+    cliniko_requests_per_minute: int = 200
+    cliniko_faults: FaultPlan | None = None
+
+
+def _cliniko_folder(folder: Path) -> Path:
+    return folder / "cliniko"
+
+
+def seed_cliniko(folder: Path, *, patients: int, seed: int) -> Manifest:
+    """Replace the sandbox's Cliniko account with a freshly generated clinic."""
+    target = _cliniko_folder(folder)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    clinic = generate_clinic(seed=seed, patients=patients)
+    from engine.sandbox.cliniko.factory import DATABASE_NAME
+
+    with ClinikoStore(target / DATABASE_NAME) as store:
+        store.load(clinic.records())
+    manifest = clinic.manifest
+    (target / "manifest.json").write_text(
+        json.dumps({"seed": seed, "patients": patients, **json.loads(manifest.to_json())}, indent=2),
+        encoding="utf-8")
+    return manifest
+
+
+def seeded_description(folder: Path) -> dict[str, Any] | None:
+    path = _cliniko_folder(folder) / "manifest.json"
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@dataclass
+class Sandbox:
+    """The running emulators of one workspace's sandbox."""
+
+    folder: Path
+    options: SandboxOptions = field(default_factory=SandboxOptions)
+    tls: SandboxTLS | None = None
+    cliniko: EmulatorServer | None = None
+    cliniko_store: ClinikoStore | None = None
+    seeded_now: bool = False
+
+    def start(self) -> Sandbox:
+        self.tls = ensure_tls(self.folder / "tls")
+        if seeded_description(self.folder) is None:
+            seed_cliniko(self.folder, patients=DEFAULT_PATIENTS, seed=DEFAULT_SEED)
+            self.seeded_now = True
+        self.cliniko, self.cliniko_store = start_cliniko_sandbox(
+            _cliniko_folder(self.folder), tls=self.tls, port=self.options.cliniko_port,
+            requests_per_minute=self.options.cliniko_requests_per_minute,
+            faults=self.options.cliniko_faults)
+        return self
+
+    def stop(self) -> None:
+        if self.cliniko is not None:
+            self.cliniko.stop()
+        if self.cliniko_store is not None:
+            self.cliniko_store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def cliniko_api_key(self) -> str:
+        return DEFAULT_API_KEY
+
+    @property
+    def cliniko_base_template(self) -> str:
+        """The connector's base URL, with {shard} left for the key to fill in."""
+        assert self.cliniko is not None, "start the sandbox first"
+        return api_base_url(self.cliniko, "{shard}")
+
+    def describe_cliniko(self) -> str:
+        assert self.cliniko is not None
+        seeded = seeded_description(self.folder) or {}
+        size = f"synthetic clinic, {seeded.get('patients', '?')} patients, seed {seeded.get('seed', '?')}"
+        return f"Cliniko sandbox at {api_base_url(self.cliniko)} ({size})"
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point the connectors, and any other client, at this sandbox."""
+        assert self.tls is not None
+        return {
+            "CLINIKO_API_KEY": self.cliniko_api_key,
+            "CLINIKO_API_BASE": self.cliniko_base_template,
+            **self.tls.client_environment(),
+        }
