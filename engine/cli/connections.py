@@ -42,12 +42,15 @@ def _real_cliniko() -> SourceConnection:
 @contextmanager
 def cliniko_source(workspace: Workspace, options: SandboxOptions | None = None) -> Iterator[SourceConnection]:
     if os.environ.get(CLINIKO_KEY, "").strip() and not os.environ.get("FLITSTACK_FORCE_SANDBOX"):
-        yield _real_cliniko()
+        connection = _real_cliniko()
+        with connection.connector:
+            yield connection
         return
     workspace.ensure()
     with Sandbox(workspace.sandbox, options or SandboxOptions()) as sandbox:
         assert sandbox.tls is not None
-        connector = ClinikoConnector(sandbox.cliniko_api_key, user_agent=SANDBOX_USER_AGENT,
-                                     base_url=sandbox.cliniko_base_template, verify=str(sandbox.tls.bundle))
         label = f"{sandbox.describe_cliniko()} — no {CLINIKO_KEY} set, so the sandbox is used"
-        yield SourceConnection(connector, label, sandbox)
+        with ClinikoConnector(sandbox.cliniko_api_key, user_agent=SANDBOX_USER_AGENT,
+                              base_url=sandbox.cliniko_base_template,
+                              verify=str(sandbox.tls.bundle)) as connector:
+            yield SourceConnection(connector, label, sandbox)
