@@ -15,12 +15,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+DEMO_WS := .flitstack
+DEMO_OUT := out
+
 demo: $(STAMP)
 	@for spec in $(SPECS); do \
 		echo "== $$spec"; \
 		$(BIN)/flitstack validate $$spec || exit $$?; \
 		$(BIN)/flitstack plan $$spec || exit $$?; \
 		$(BIN)/flitstack test $$spec || exit $$?; \
+	done
+	@echo "== sandbox: a generated clinic"
+	$(BIN)/flitstack sandbox seed --patients 1000 --seed 1 --workspace $(DEMO_WS)
+	@# The sandbox enforces Cliniko's 200 requests/minute; the demo raises it to finish in seconds.
+	@for target in salesforce dynamics365; do \
+		echo "== audit for $$target"; \
+		FLITSTACK_SANDBOX_RATE_LIMIT=3000 $(BIN)/flitstack audit specs/cliniko-to-$$target.yaml --workspace $(DEMO_WS) \
+			--out $(DEMO_OUT)/audit-$$target || exit $$?; \
 	done
 
 lint: $(STAMP)

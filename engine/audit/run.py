@@ -178,10 +178,15 @@ def run_audit(compiled: CompiledSpec, source: RecordSource, *, source_label: str
     report = AuditReport(spec.name, source_label, spec.target_system)
     indexes = _indexes(compiled, source)
     loadable: dict[str, set[str]] = {}
+    patients_checked = False
     for name in compiled.plan.order:
         cobj = compiled.objects[name]
         audit = _ObjectAudit(compiled, cobj, report, loadable)
-        patients = PatientChecks(report, name) if cobj.spec.source == "patients" else None
+        # Patient records are checked once, with the first object that reads them (a spec may
+        # read patients twice, e.g. again to explode insurance profiles).
+        patients = None
+        if cobj.spec.source == "patients" and not patients_checked:
+            patients, patients_checked = PatientChecks(report, name), True
         records: Iterable[dict[str, Any]] = chain(source.read(cobj.spec.source), cobj.seed)
         if cobj.spec.source == "patient_attachments" and file_max_bytes is not None:
             records = _size_checked(records, audit, file_max_bytes)

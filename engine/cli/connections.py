@@ -47,10 +47,11 @@ def cliniko_source(workspace: Workspace, options: SandboxOptions | None = None) 
             yield connection
         return
     workspace.ensure()
-    with Sandbox(workspace.sandbox, options or SandboxOptions()) as sandbox:
+    options = options or SandboxOptions()
+    with Sandbox(workspace.sandbox, options) as sandbox:
         assert sandbox.tls is not None
         label = f"{sandbox.describe_cliniko()} — no {CLINIKO_KEY} set, so the sandbox is used"
         with ClinikoConnector(sandbox.cliniko_api_key, user_agent=SANDBOX_USER_AGENT,
-                              base_url=sandbox.cliniko_base_template,
-                              verify=str(sandbox.tls.bundle)) as connector:
+                              base_url=sandbox.cliniko_base_template, verify=str(sandbox.tls.bundle),
+                              requests_per_minute=options.cliniko_requests_per_minute) as connector:
             yield SourceConnection(connector, label, sandbox)

@@ -85,9 +85,11 @@ def test_command(spec: Path) -> None:
 def _register() -> None:
     """Commands that live in their own modules (imported late: they pull in connectors and sandbox)."""
     from engine.cli.audit_command import audit
+    from engine.cli.provision_command import provision
     from engine.cli.sandbox_commands import sandbox
 
     main.add_command(audit)
+    main.add_command(provision)
     main.add_command(sandbox)
 
 

@@ -8,6 +8,7 @@ the command; `flitstack sandbox serve` keeps it running for other clients.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +24,16 @@ DEFAULT_PATIENTS = 200
 DEFAULT_SEED = 1
 
 
+def _rate_limit_from_environment() -> int:
+    """Cliniko's own 200/min unless FLITSTACK_SANDBOX_RATE_LIMIT asks for a faster sandbox (demos)."""
+    value = os.environ.get("FLITSTACK_SANDBOX_RATE_LIMIT", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 200
+
+
 @dataclass
 class SandboxOptions:
     cliniko_port: int = 0
-    cliniko_requests_per_minute: int = 200
+    cliniko_requests_per_minute: int = field(default_factory=_rate_limit_from_environment)
     cliniko_faults: FaultPlan | None = None
 
 

@@ -105,6 +105,7 @@ class ProvisionField:
     unique: bool
     description: str
     ypath: YPath
+    help: str = ""
 
     @property
     def length(self) -> int | None:
@@ -287,7 +288,7 @@ class _Builder:
                 label=f.get("label") or fname.removesuffix("__c").replace("_", " "),
                 required=f.get("required", False), external_id=f.get("external_id", False),
                 unique=f.get("unique", False), description=f.get("description", ""),
-                ypath=("provision", name, "fields", fname),
+                ypath=("provision", name, "fields", fname), help=f.get("help", ""),
             )
         return ProvisionObject(
             name=name, label=raw.get("label", ""), plural_label=raw.get("plural_label", ""),
