@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from engine.sandbox.cliniko import ClinikoStore, ManualClock, start_cliniko_sandbox
 from engine.sandbox.server import EmulatorServer, FaultPlan
-from engine.sandbox.tls import SandboxTLS
+from engine.sandbox.tls import SandboxTLS, ensure_tls
 
 KEY = "sandbox-key-one-au1"  # user 1
 KEY_TWO = "sandboxkeytwo"  # no suffix: au1; user 2
@@ -201,3 +202,31 @@ def start(folder: Path, tls: SandboxTLS, *, requests_per_minute: int = 100_000,
                                           requests_per_minute=requests_per_minute, faults=faults)
     store.load(records())
     return server, store, clock
+
+
+# -- pytest fixtures shared by the emulator's test modules (imported there by name) -------------------
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> SandboxTLS:
+    return ensure_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory,
+            tls: SandboxTLS) -> Iterator[tuple[EmulatorServer, ClinikoStore]]:
+    """Shared by the read-only tests."""
+    server, store, _ = start(tmp_path_factory.mktemp("cliniko"), tls)
+    yield server, store
+    server.stop()
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def api(sandbox: tuple[EmulatorServer, ClinikoStore], tls: SandboxTLS) -> Iterator[httpx.Client]:
+    with client(sandbox[0], tls) as http:
+        yield http
+
+
+def row_ids(response: httpx.Response, key: str) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [row["id"] for row in response.json()[key]]

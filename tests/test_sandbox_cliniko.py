@@ -7,13 +7,12 @@ injected faults: test_sandbox_cliniko_access.py; writes and the store: test_sand
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sandbox_cliniko_fixture import (
+from sandbox_cliniko_fixture import (  # fixtures are imported by name
     BIG_CHUNK,
     BIG_CHUNKS,
     BIG_ID,
@@ -21,40 +20,13 @@ from sandbox_cliniko_fixture import (
     SMALL_FILE,
     big_file_digest,
     client,
-    start,
+    row_ids,
 )
 
 import engine.sandbox.cliniko as cliniko
-from engine.sandbox.cliniko import ClinikoStore
 from engine.sandbox.cliniko.schema import cliniko_schema
 from engine.sandbox.server import EmulatorServer
-from engine.sandbox.tls import SandboxTLS, ensure_tls
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> SandboxTLS:
-    return ensure_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory,
-            tls: SandboxTLS) -> Iterator[tuple[EmulatorServer, ClinikoStore]]:
-    """Shared by the read-only tests."""
-    server, store, _ = start(tmp_path_factory.mktemp("cliniko"), tls)
-    yield server, store
-    server.stop()
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def api(sandbox: tuple[EmulatorServer, ClinikoStore], tls: SandboxTLS) -> Iterator[httpx.Client]:
-    with client(sandbox[0], tls) as http:
-        yield http
-
-
-def row_ids(response: httpx.Response, key: str) -> list[str]:
-    assert response.status_code == 200, response.text
-    return [row["id"] for row in response.json()[key]]
+from engine.sandbox.tls import SandboxTLS
 
 
 def test_public_api() -> None:

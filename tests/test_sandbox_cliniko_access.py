@@ -5,13 +5,12 @@ the per-user rate limit, and the server's injected faults with Cliniko's headers
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sandbox_cliniko_fixture import (
+from sandbox_cliniko_fixture import (  # fixtures are imported by name
     KEY,
     KEY_TWO,
     KEY_UK,
@@ -24,23 +23,7 @@ from sandbox_cliniko_fixture import (
 from engine.sandbox.cliniko import ClinikoStore
 from engine.sandbox.cliniko.clock import parse_timestamp
 from engine.sandbox.server import EmulatorServer, FaultPlan
-from engine.sandbox.tls import SandboxTLS, ensure_tls
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> SandboxTLS:
-    return ensure_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory,
-            tls: SandboxTLS) -> Iterator[tuple[EmulatorServer, ClinikoStore]]:
-    """Shared by the read-only tests."""
-    server, store, _ = start(tmp_path_factory.mktemp("cliniko"), tls)
-    yield server, store
-    server.stop()
-    store.close()
-
+from engine.sandbox.tls import SandboxTLS
 
 # -- auth and headers ----------------------------------------------------------------------------------
 

@@ -21,15 +21,10 @@ from sandbox_cliniko_fixture import BIG_ID, PATIENTS, client, start
 
 from engine.sandbox.cliniko.errors import NOT_SEARCHABLE
 from engine.sandbox.server import EmulatorServer
-from engine.sandbox.tls import SandboxTLS, ensure_tls
+from engine.sandbox.tls import SandboxTLS
 
 VISIBLE = {"1", "2", "3", "4", "5", "9", BIG_ID, "11", "12"}  # 6, 7 archived; 8 deleted
 DEFAULT_ORDER = ["1", "2", "11", "3", "4", "5", "9", BIG_ID, "12"]  # created_at, then id
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> SandboxTLS:
-    return ensure_tls(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")

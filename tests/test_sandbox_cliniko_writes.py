@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox_cliniko_fixture import (
+from sandbox_cliniko_fixture import (  # fixtures are imported by name
     API_KEYS,
     BIG_CHUNK,
     BIG_CHUNKS,
@@ -21,34 +21,14 @@ from sandbox_cliniko_fixture import (
     Rec,
     client,
     records,
+    row_ids,
     start,
 )
 
 import engine.sandbox.cliniko as cliniko
 from engine.sandbox.cliniko import ClinikoStore, ManualClock
 from engine.sandbox.server import EmulatorServer
-from engine.sandbox.tls import SandboxTLS, ensure_tls
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> SandboxTLS:
-    return ensure_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory,
-            tls: SandboxTLS) -> Iterator[tuple[EmulatorServer, ClinikoStore]]:
-    """Shared by the read-only tests."""
-    server, store, _ = start(tmp_path_factory.mktemp("cliniko"), tls)
-    yield server, store
-    server.stop()
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def api(sandbox: tuple[EmulatorServer, ClinikoStore], tls: SandboxTLS) -> Iterator[httpx.Client]:
-    with client(sandbox[0], tls) as http:
-        yield http
+from engine.sandbox.tls import SandboxTLS
 
 
 @pytest.fixture
@@ -58,11 +38,6 @@ def fresh(tmp_path: Path, tls: SandboxTLS) -> Iterator[tuple[EmulatorServer, Cli
     yield server, store, clock
     server.stop()
     store.close()
-
-
-def row_ids(response: httpx.Response, key: str) -> list[str]:
-    assert response.status_code == 200, response.text
-    return [row["id"] for row in response.json()[key]]
 
 
 # -- writes --------------------------------------------------------------------------------------------
