@@ -41,7 +41,8 @@ def test_serve_prints_the_variables_that_point_any_client_at_it(tmp_path: Path) 
                 exports[name] = value
             if line.startswith("Serving until interrupted"):
                 break
-        assert {"CLINIKO_API_KEY", "CLINIKO_API_BASE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"} <= set(exports), lines
+        assert {"CLINIKO_API_KEY", "CLINIKO_API_BASE", "SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN",
+                "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"} <= set(exports), lines
         base = exports["CLINIKO_API_BASE"].replace("{shard}", "au1")
         response = httpx.get(f"{base}/patients", params={"per_page": 5},
                              auth=(exports["CLINIKO_API_KEY"], ""),
@@ -51,6 +52,9 @@ def test_serve_prints_the_variables_that_point_any_client_at_it(tmp_path: Path) 
         assert response.status_code == 200
         page = response.json()
         assert len(page["patients"]) == 5 and page["total_entries"] >= 25
+        versions = httpx.get(exports["SALESFORCE_INSTANCE_URL"] + "/services/data",
+                             verify=ssl.create_default_context(cafile=exports["SSL_CERT_FILE"]))
+        assert versions.status_code == 200 and versions.json()[-1]["version"] == "62.0"
     finally:
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=20)

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import requests
+from simple_salesforce.api import Salesforce
+
 from engine.connectors import ClinikoConnector
 from engine.errors import UsageError
 from engine.sandbox.runtime import SANDBOX_USER_AGENT, Sandbox, SandboxOptions
@@ -20,6 +23,7 @@ from engine.workspace import Workspace
 CLINIKO_KEY = "CLINIKO_API_KEY"
 CLINIKO_BASE = "CLINIKO_API_BASE"
 CONTACT_EMAIL = "FLITSTACK_CONTACT_EMAIL"
+SALESFORCE_API_VERSION = "62.0"
 
 
 @dataclass
@@ -48,10 +52,46 @@ def cliniko_source(workspace: Workspace, options: SandboxOptions | None = None) 
         return
     workspace.ensure()
     options = options or SandboxOptions()
-    with Sandbox(workspace.sandbox, options) as sandbox:
+    with Sandbox(workspace.sandbox, options, with_salesforce=False) as sandbox:
         assert sandbox.tls is not None
         label = f"{sandbox.describe_cliniko()} — no {CLINIKO_KEY} set, so the sandbox is used"
         with ClinikoConnector(sandbox.cliniko_api_key, user_agent=SANDBOX_USER_AGENT,
                               base_url=sandbox.cliniko_base_template, verify=str(sandbox.tls.bundle),
                               requests_per_minute=options.cliniko_requests_per_minute) as connector:
             yield SourceConnection(connector, label, sandbox)
+
+
+SALESFORCE_URL = "SALESFORCE_INSTANCE_URL"
+SALESFORCE_TOKEN = "SALESFORCE_ACCESS_TOKEN"
+
+
+@dataclass
+class TargetConnection:
+    sf: Salesforce
+    label: str
+
+
+def _salesforce_client(instance_url: str, token: str, bundle: str | None) -> Salesforce:
+    session = requests.Session()
+    if bundle is not None:
+        # requests lets REQUESTS_CA_BUNDLE override `verify`; the sandbox's own session ignores the
+        # environment so its CA is used whatever the shell exports.
+        session.trust_env = False
+        session.verify = bundle
+    return Salesforce(instance_url=instance_url, session_id=token, version=SALESFORCE_API_VERSION,
+                      session=session)
+
+
+@contextmanager
+def salesforce_target(workspace: Workspace) -> Iterator[TargetConnection]:
+    url, token = os.environ.get(SALESFORCE_URL, "").strip(), os.environ.get(SALESFORCE_TOKEN, "").strip()
+    if url and token and not os.environ.get("FLITSTACK_FORCE_SANDBOX"):
+        yield TargetConnection(_salesforce_client(url, token, None), f"Salesforce org at {url}")
+        return
+    workspace.ensure()
+    with Sandbox(workspace.sandbox, with_cliniko=False) as sandbox:
+        assert sandbox.tls is not None and sandbox.salesforce is not None
+        label = f"{sandbox.describe_salesforce()} — no {SALESFORCE_URL}/{SALESFORCE_TOKEN} set, " \
+                "so the sandbox is used"
+        yield TargetConnection(_salesforce_client(sandbox.salesforce.base_url, sandbox.salesforce_token,
+                                                  str(sandbox.tls.bundle)), label)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli.options import SPEC_ARG, compile_or_exit, load_or_exit
+from engine.cli.options import SPEC_ARG, WORKSPACE_OPTION, compile_or_exit, load_or_exit, workspace_of
 from engine.spectest.runner import run_tests
 
 
@@ -24,7 +24,10 @@ def main() -> None:
 
 @main.command()
 @SPEC_ARG
-def validate(spec: Path) -> None:
+@click.option("--against-target", is_flag=True,
+              help="Also check the spec against the live target org: fields, access, picklists.")
+@WORKSPACE_OPTION
+def validate(spec: Path, against_target: bool, workspace: Path | None) -> None:
     """Check a spec: schema, names, expressions, target fields, load order."""
     loaded = load_or_exit(spec)
     s = loaded.spec
@@ -32,6 +35,10 @@ def validate(spec: Path) -> None:
     click.echo(f"{spec}: valid — {len(s.objects)} objects, {fields} field rules, "
                f"{len(s.value_maps)} value maps, {len(s.tests)} tests "
                f"({s.source_system} → {s.target_system})")
+    if against_target:
+        from engine.cli.against_target_command import check_against_target
+
+        check_against_target(loaded, workspace_of(workspace))
 
 
 @main.command()

@@ -15,7 +15,7 @@ from engine.sandbox.runtime import Sandbox, SandboxOptions, seed_cliniko
 
 @click.group()
 def sandbox() -> None:
-    """The local sandbox: emulators of Cliniko (and, later, Salesforce and Dataverse) on 127.0.0.1."""
+    """The local sandbox: emulators of Cliniko and Salesforce (Dataverse to come) on 127.0.0.1."""
 
 
 @sandbox.command()
@@ -41,18 +41,22 @@ def seed(patients: int, seed_value: int, workspace: Path | None) -> None:
 @sandbox.command()
 @click.option("--cliniko-port", type=click.IntRange(min=0, max=65535), default=0,
               help="Port for the Cliniko emulator (default: any free port).")
+@click.option("--salesforce-port", type=click.IntRange(min=0, max=65535), default=0,
+              help="Port for the Salesforce emulator (default: any free port).")
 @click.option("--rate-limit", type=click.IntRange(min=1), default=200, show_default=True,
               help="Cliniko requests per minute per user before 429.")
 @WORKSPACE_OPTION
-def serve(cliniko_port: int, rate_limit: int, workspace: Path | None) -> None:
+def serve(cliniko_port: int, salesforce_port: int, rate_limit: int, workspace: Path | None) -> None:
     """Run the sandbox in the foreground; print its URLs and the variables that point clients at it."""
     ws = workspace_of(workspace).ensure()
-    options = SandboxOptions(cliniko_port=cliniko_port, cliniko_requests_per_minute=rate_limit)
+    options = SandboxOptions(cliniko_port=cliniko_port, cliniko_requests_per_minute=rate_limit,
+                             salesforce_port=salesforce_port)
     with Sandbox(ws.sandbox, options) as running:
         if running.seeded_now:
             click.echo("The sandbox was empty: seeded a default clinic "
                        "(`flitstack sandbox seed` makes another).")
         click.echo(running.describe_cliniko())
+        click.echo(running.describe_salesforce())
         click.echo("Point the connectors (and any other client) at it with:")
         for name, value in running.environment().items():
             click.echo(f"  export {name}={value}")

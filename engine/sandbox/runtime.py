@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.sandbox.cliniko import DEFAULT_API_KEY, ClinikoStore, api_base_url, start_cliniko_sandbox
 from engine.sandbox.generator import Manifest, generate_clinic
+from engine.sandbox.salesforce import DEFAULT_TOKEN, Org, start_salesforce_sandbox
 from engine.sandbox.server import EmulatorServer, FaultPlan
 from engine.sandbox.tls import SandboxTLS, ensure_tls
 
@@ -35,6 +36,7 @@ class SandboxOptions:
     cliniko_port: int = 0
     cliniko_requests_per_minute: int = field(default_factory=_rate_limit_from_environment)
     cliniko_faults: FaultPlan | None = None
+    salesforce_port: int = 0
 
 
 def _cliniko_folder(folder: Path) -> Path:
@@ -76,24 +78,35 @@ class Sandbox:
     tls: SandboxTLS | None = None
     cliniko: EmulatorServer | None = None
     cliniko_store: ClinikoStore | None = None
+    salesforce: EmulatorServer | None = None
+    salesforce_org: Org | None = None
     seeded_now: bool = False
+    with_cliniko: bool = True
+    with_salesforce: bool = True
 
     def start(self) -> Sandbox:
         self.tls = ensure_tls(self.folder / "tls")
-        if seeded_description(self.folder) is None:
-            seed_cliniko(self.folder, patients=DEFAULT_PATIENTS, seed=DEFAULT_SEED)
-            self.seeded_now = True
-        self.cliniko, self.cliniko_store = start_cliniko_sandbox(
-            _cliniko_folder(self.folder), tls=self.tls, port=self.options.cliniko_port,
-            requests_per_minute=self.options.cliniko_requests_per_minute,
-            faults=self.options.cliniko_faults)
+        if self.with_cliniko:
+            if seeded_description(self.folder) is None:
+                seed_cliniko(self.folder, patients=DEFAULT_PATIENTS, seed=DEFAULT_SEED)
+                self.seeded_now = True
+            self.cliniko, self.cliniko_store = start_cliniko_sandbox(
+                _cliniko_folder(self.folder), tls=self.tls, port=self.options.cliniko_port,
+                requests_per_minute=self.options.cliniko_requests_per_minute,
+                faults=self.options.cliniko_faults)
+        if self.with_salesforce:
+            self.salesforce, self.salesforce_org = start_salesforce_sandbox(
+                self.folder / "salesforce", tls=self.tls, port=self.options.salesforce_port)
         return self
 
     def stop(self) -> None:
-        if self.cliniko is not None:
-            self.cliniko.stop()
+        for server in (self.cliniko, self.salesforce):
+            if server is not None:
+                server.stop()
         if self.cliniko_store is not None:
             self.cliniko_store.close()
+        if self.salesforce_org is not None:
+            self.salesforce_org.close()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -117,11 +130,22 @@ class Sandbox:
         size = f"synthetic clinic, {seeded.get('patients', '?')} patients, seed {seeded.get('seed', '?')}"
         return f"Cliniko sandbox at {api_base_url(self.cliniko)} ({size})"
 
+    @property
+    def salesforce_token(self) -> str:
+        return DEFAULT_TOKEN
+
+    def describe_salesforce(self) -> str:
+        assert self.salesforce is not None
+        return f"Salesforce sandbox org at {self.salesforce.base_url}"
+
     def environment(self) -> dict[str, str]:
         """Variables that point the connectors, and any other client, at this sandbox."""
         assert self.tls is not None
-        return {
-            "CLINIKO_API_KEY": self.cliniko_api_key,
-            "CLINIKO_API_BASE": self.cliniko_base_template,
-            **self.tls.client_environment(),
-        }
+        variables: dict[str, str] = {}
+        if self.cliniko is not None:
+            variables.update({"CLINIKO_API_KEY": self.cliniko_api_key,
+                              "CLINIKO_API_BASE": self.cliniko_base_template})
+        if self.salesforce is not None:
+            variables.update({"SALESFORCE_INSTANCE_URL": self.salesforce.base_url,
+                              "SALESFORCE_ACCESS_TOKEN": self.salesforce_token})
+        return {**variables, **self.tls.client_environment()}
