@@ -18,8 +18,8 @@ messages for every write rule.
     schema.py     objects + recorded customisations                    usage.py     daily API allowance
     factory.py    start_salesforce_sandbox
 
-Bulk API 2.0, Files and the Metadata API are added by other modules of this
-package through `SalesforceApp.add_routes` and the `Org` API.
+    bulk.py       Bulk API 2.0 ingest jobs and result CSVs              files.py     ContentVersion, ContentDocument(Link), ContentNote
+    metadata_deploy.py   Metadata API deploy / checkDeployStatus (SOAP): package zips create objects, fields, FLS
 """
 
 from engine.sandbox.salesforce.app import DEFAULT_TOKEN, Call, Route, SalesforceApp

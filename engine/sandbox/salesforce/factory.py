@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine.sandbox.salesforce import bulk, files, metadata_deploy
 from engine.sandbox.salesforce.app import DEFAULT_TOKEN, SalesforceApp
 from engine.sandbox.salesforce.errors import fault_response
 from engine.sandbox.salesforce.org import DEFAULT_DAILY_API_LIMIT, Clock, Org
@@ -38,5 +39,8 @@ def start_salesforce_sandbox(folder: Path, *, tls: SandboxTLS | None, port: int 
     org = Org(folder / DATABASE_NAME, set_audit_fields=set_audit_fields, daily_api_limit=daily_api_limit,
               users=users, allow_inactive_owners=allow_inactive_owners, clock=clock or time.time)
     app = SalesforceApp(org, tokens={token: None})
+    metadata_deploy.register(app)  # Metadata API file deploy (SOAP)
+    bulk.register(app)  # Bulk API 2.0 ingest jobs
+    files.register(app)  # ContentVersion bodies, ContentNote, ContentDocumentLink queries
     server = EmulatorServer(app, tls=tls, port=port, faults=faults, fault_response=fault_response)
     return server.start(), org
