@@ -18,8 +18,9 @@ messages for every write rule.
     schema.py     objects + recorded customisations                    usage.py     daily API allowance
     factory.py    start_salesforce_sandbox
 
-    bulk.py       Bulk API 2.0 ingest jobs and result CSVs              files.py     ContentVersion, ContentDocument(Link), ContentNote
-    metadata_deploy.py   Metadata API deploy / checkDeployStatus (SOAP): package zips create objects, fields, FLS
+    bulk.py       Bulk API 2.0 ingest jobs and their result CSVs
+    files.py      ContentVersion (JSON, multipart), ContentDocument(Link), ContentNote
+    metadata_deploy.py   Metadata API deploy and checkDeployStatus (SOAP): objects, fields, FLS
 """
 
 from engine.sandbox.salesforce.app import DEFAULT_TOKEN, Call, Route, SalesforceApp
