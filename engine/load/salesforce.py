@@ -44,6 +44,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from engine.compile.compiler import CompiledSpec
+from engine.load.salesforce_bulk import DEFAULT_BULK_MAX_BYTES, DEFAULT_BULK_THRESHOLD, BulkUpserter
 from engine.load.target import LoadResult, LoadStopped, TargetLoader
 from engine.records import Ref, TargetRecord
 from engine.spec.catalog import CatalogField
@@ -92,8 +93,12 @@ class SalesforceLoader:
     def __init__(self, sf: Salesforce, *, views: Mapping[str, TargetObjectView],
                  spec_targets: Mapping[str, tuple[str, str]], batch_size: int = DEFAULT_BATCH_SIZE,
                  retries: int = 4, backoff_seconds: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        """`spec_targets`: spec object → (target object, key target field), for lookups' parents."""
+                 sleep: Callable[[float], None] = time.sleep,
+                 bulk_threshold: int = DEFAULT_BULK_THRESHOLD, bulk_max_bytes: int = DEFAULT_BULK_MAX_BYTES,
+                 bulk_wait: int = 1) -> None:
+        """`spec_targets`: spec object → (target object, key target field), for lookups' parents.
+
+        More than `bulk_threshold` records of one object go through Bulk API 2.0 (salesforce_bulk.py)."""
         if not 1 <= batch_size <= DEFAULT_BATCH_SIZE:
             raise ValueError(f"batch size must be 1..{DEFAULT_BATCH_SIZE}, not {batch_size}")
         self.sf = sf
@@ -104,6 +109,9 @@ class SalesforceLoader:
         self.backoff_seconds = backoff_seconds
         self.sleep = sleep
         self.calls = 0
+        self.bulk_threshold = bulk_threshold
+        self.bulk = BulkUpserter(sf, max_bytes=bulk_max_bytes, wait=bulk_wait, retries=retries,
+                                 backoff_seconds=backoff_seconds, sleep=sleep)
 
     @classmethod
     def for_spec(cls, sf: Salesforce, compiled: CompiledSpec, **options: Any) -> SalesforceLoader:
@@ -112,6 +120,11 @@ class SalesforceLoader:
                         if obj.key is not None}
         batch = target_limit(loaded.target, "collection_batch_size")
         options.setdefault("batch_size", int(batch) if batch else DEFAULT_BATCH_SIZE)
+        for option, limit in (("bulk_threshold", "bulk_threshold"),
+                              ("bulk_max_bytes", "bulk_upload_max_bytes")):
+            value = target_limit(loaded.target, limit)
+            if value:
+                options.setdefault(option, int(value))
         return cls(sf, views=target_objects(loaded.spec, loaded.target), spec_targets=spec_targets, **options)
 
     # -- rendering -------------------------------------------------------------------------------
@@ -178,6 +191,8 @@ class SalesforceLoader:
         if strays:
             raise ValueError(f"records of {', '.join(strays)} handed to the load of {object_spec_name}")
         rendered = [self.render(target_object, key_field, r, only, omit) for r in records]
+        if len(records) > self.bulk_threshold:
+            return self.bulk.upsert(target_object, key_field, records, rendered)
         results: list[LoadResult | None] = [None] * len(records)
         path = f"composite/sobjects/{target_object}/{quote(key_field, safe='')}"
         for chunk in _chunks(list(range(len(records))), self.batch_size):
