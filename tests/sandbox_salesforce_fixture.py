@@ -23,9 +23,11 @@ import pytest
 import requests
 from simple_salesforce import Salesforce
 
+from engine.compile.compiler import CompiledSpec
 from engine.sandbox.salesforce import DEFAULT_TOKEN, Org, custom_field, start_salesforce_sandbox
 from engine.sandbox.server import EmulatorServer
 from engine.sandbox.tls import SandboxTLS
+from engine.spec.target_view import target_objects
 
 VERSION = "62.0"
 
@@ -89,3 +91,19 @@ def raw(server: EmulatorServer, method: str, path: str, *, token: str | None = D
 
 def data(path: str, version: str = VERSION) -> str:
     return f"/services/data/v{version}{path}"
+
+
+def provision_from_spec(org: Org, compiled: CompiledSpec,
+                        objects: tuple[str, ...] = ("Account", "Contact")) -> None:
+    """The spec's provisioned fields on standard objects, created in the org as the provisioner would."""
+    loaded = compiled.loaded
+    views = target_objects(loaded.spec, loaded.target)
+    for object_name in objects:
+        view = views[object_name]
+        for name in sorted(view.provisioned):
+            f = view.fields[name]
+            org.add_custom_field(object_name, custom_field(
+                name, f.type, label=f.label or None, length=f.length if f.type != "reference" else None,
+                required=f.required, unique=f.unique, external_id=f.external_id,
+                picklist=[str(v) for v in f.picklist_values], restricted=f.restricted,
+                reference_to=f.reference_to))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_salesforce_fixture import ca_bundle, salesforce
+from sandbox_salesforce_fixture import ca_bundle, provision_from_spec, salesforce
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceGeneralError
 
@@ -25,11 +25,10 @@ from engine.load.owners import resolve_owners
 from engine.load.salesforce import SalesforceLoader, json_value, relationship_name
 from engine.load.target import LoadResult, LoadStopped, TargetLoader
 from engine.records import Quarantined, Ref, TargetRecord
-from engine.sandbox.salesforce import Org, custom_field, start_salesforce_sandbox
+from engine.sandbox.salesforce import Org, start_salesforce_sandbox
 from engine.sandbox.server import EmulatorServer, FaultPlan
 from engine.sandbox.tls import SandboxTLS, ensure_tls
 from engine.spec.loader import load_spec
-from engine.spec.target_view import target_objects
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIR = ROOT / "specs" / "cliniko-to-salesforce.yaml"
@@ -37,21 +36,6 @@ COMPOSITE = "/services/data/v62.0/composite"
 
 
 # -- the org, provisioned from the spec ----------------------------------------------------------
-def provision_from_spec(org: Org, compiled: CompiledSpec) -> None:
-    """The spec's provisioned fields on standard objects (Account, Contact), as the provisioner would."""
-    loaded = compiled.loaded
-    views = target_objects(loaded.spec, loaded.target)
-    for object_name in ("Account", "Contact"):
-        view = views[object_name]
-        for name in sorted(view.provisioned):
-            f = view.fields[name]
-            org.add_custom_field(object_name, custom_field(
-                name, f.type, label=f.label or None, length=f.length if f.type != "reference" else None,
-                required=f.required, unique=f.unique, external_id=f.external_id,
-                picklist=[str(v) for v in f.picklist_values], restricted=f.restricted,
-                reference_to=f.reference_to))
-
-
 @pytest.fixture(scope="module")
 def compiled() -> CompiledSpec:
     return compile_spec(load_spec(PAIR))

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_salesforce_fixture import ca_bundle, salesforce
+from sandbox_salesforce_fixture import ca_bundle, provision_from_spec, salesforce
 from simple_salesforce.api import Salesforce
 
 from engine.compile.compiler import CompiledSpec, compile_spec
@@ -30,30 +30,15 @@ from engine.load.salesforce_files import (
 )
 from engine.load.target import LoadStopped
 from engine.records import Ref, TargetRecord
-from engine.sandbox.salesforce import Org, custom_field, start_salesforce_sandbox
+from engine.sandbox.salesforce import Org, start_salesforce_sandbox
 from engine.sandbox.salesforce.files import read_blob
 from engine.sandbox.server import EmulatorServer, FaultPlan
 from engine.sandbox.tls import SandboxTLS, ensure_tls
 from engine.spec.loader import load_spec
-from engine.spec.target_view import target_objects
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIR = ROOT / "specs" / "cliniko-to-salesforce.yaml"
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
-
-
-def provision(org: Org, compiled: CompiledSpec) -> None:
-    loaded = compiled.loaded
-    views = target_objects(loaded.spec, loaded.target)
-    for object_name in ("Account", "Contact", "ContentVersion"):
-        view = views[object_name]
-        for name in sorted(view.provisioned):
-            f = view.fields[name]
-            org.add_custom_field(object_name, custom_field(
-                name, f.type, label=f.label or None, length=f.length if f.type != "reference" else None,
-                required=f.required, unique=f.unique, external_id=f.external_id,
-                picklist=[str(v) for v in f.picklist_values], restricted=f.restricted,
-                reference_to=f.reference_to))
 
 
 UPLOADS = "/services/data/v62.0/sobjects/ContentVersion"
@@ -75,7 +60,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS]:
 def sandbox(tmp_path_factory: pytest.TempPathFactory, tls: SandboxTLS,
             compiled: CompiledSpec) -> Iterator[tuple[EmulatorServer, Org]]:
     server, org = start_salesforce_sandbox(tmp_path_factory.mktemp("salesforce"), tls=tls)
-    provision(org, compiled)
+    provision_from_spec(org, compiled, ("Account", "Contact", "ContentVersion"))
     yield server, org
     server.stop()
     org.close()
@@ -171,7 +156,7 @@ def test_failed_uploads_are_retried_without_duplicates(tmp_path: Path, tls: Sand
                                                        compiled: CompiledSpec) -> None:
     faults = FaultPlan(rate_503=0.4, rate_reset=0.2, seed=3, paths=(UPLOADS,))
     server, org = start_salesforce_sandbox(tmp_path / "org", tls=tls, faults=faults)
-    provision(org, compiled)
+    provision_from_spec(org, compiled, ("Account", "Contact", "ContentVersion"))
     try:
         sf = salesforce(server)
         sf.Contact.create({"LastName": "Retry", "Cliniko_Id__c": "2001"})
@@ -193,7 +178,7 @@ def test_failed_uploads_are_retried_without_duplicates(tmp_path: Path, tls: Sand
 def test_daily_limit_stops_the_upload(tmp_path: Path, tls: SandboxTLS, compiled: CompiledSpec) -> None:
     server, org = start_salesforce_sandbox(tmp_path / "org", tls=tls,
                                            faults=FaultPlan(rate_429=1.0, paths=(UPLOADS,)))
-    provision(org, compiled)
+    provision_from_spec(org, compiled, ("Account", "Contact", "ContentVersion"))
     try:
         sf = salesforce(server)
         sf.Contact.create({"LastName": "Limit", "Cliniko_Id__c": "2001"})
