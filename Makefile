@@ -25,6 +25,8 @@ demo: $(STAMP)
 		$(BIN)/flitstack plan $$spec || exit $$?; \
 		$(BIN)/flitstack test $$spec || exit $$?; \
 	done
+	@echo "== provisioning artifacts and the admin-review field sheet (Salesforce)"
+	$(BIN)/flitstack provision specs/cliniko-to-salesforce.yaml --out $(DEMO_OUT)/provision-salesforce
 	@echo "== sandbox: a generated clinic"
 	$(BIN)/flitstack sandbox seed --patients 1000 --seed 1 --workspace $(DEMO_WS)
 	@# The sandbox enforces Cliniko's 200 requests/minute; the demo raises it to finish in seconds.
