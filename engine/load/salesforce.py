@@ -30,12 +30,8 @@ the day: the loader stops at once with `LoadStopped`.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -45,46 +41,16 @@ from simple_salesforce.exceptions import SalesforceError
 
 from engine.compile.compiler import CompiledSpec
 from engine.load.salesforce_bulk import DEFAULT_BULK_MAX_BYTES, DEFAULT_BULK_THRESHOLD, BulkUpserter
+from engine.load.salesforce_records import Rendered, json_value, relationship_name, target_fields, top_error
 from engine.load.target import LoadResult, LoadStopped, TargetLoader
 from engine.records import Ref, TargetRecord
-from engine.spec.catalog import CatalogField
 from engine.spec.limits import target_limit
 from engine.spec.target_view import TargetObjectView, target_objects
 
 DEFAULT_BATCH_SIZE = 200
 TRANSIENT_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
 STOP_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED"})
-_FOREIGN_KEY = re.compile(r"^Foreign key external ID: (?P<value>.*) not found for field (?P<field>\S+) "
-                          r"in entity (?P<entity>\S+)$")
 
-
-def relationship_name(field_name: str, described: CatalogField | None) -> str:
-    """The relationship a lookup field is written through: the catalog's, else the platform's rule."""
-    if described is not None and described.relationship:
-        return described.relationship
-    if field_name.endswith("__c"):
-        return field_name[:-3] + "__r"
-    if field_name.endswith("Id") and len(field_name) > 2:
-        return field_name[:-2]
-    raise ValueError(f"{field_name} is not a lookup field with a known relationship name")
-
-
-def json_value(value: Any) -> Any:
-    """A plain value as the REST API takes it (see the module docstring for Decimal)."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return ";".join(str(json_value(v)) for v in value)  # a multi-select picklist
-    return value
-
-
-@dataclass(frozen=True)
-class _Rendered:
-    body: dict[str, Any]
-    relationships: dict[str, str]       # relationship name → target field
-    refs: dict[str, tuple[str, str, str]]  # target field → (parent object, parent key field, external id)
 
 
 class SalesforceLoader:
@@ -129,7 +95,7 @@ class SalesforceLoader:
 
     # -- rendering -------------------------------------------------------------------------------
     def render(self, target_object: str, key_field: str, record: TargetRecord,
-               only: Collection[str] | None = None, omit: Collection[str] = ()) -> _Rendered:
+               only: Collection[str] | None = None, omit: Collection[str] = ()) -> Rendered:
         view = self.views.get(target_object)
         body: dict[str, Any] = {"attributes": {"type": target_object}, key_field: record.key}
         relationships: dict[str, str] = {}
@@ -145,7 +111,7 @@ class SalesforceLoader:
                 refs[name] = (parent_object, parent_key, value.external_id)
             else:
                 body[name] = json_value(value)
-        return _Rendered(body, relationships, refs)
+        return Rendered(body, relationships, refs)
 
     # -- the protocol ----------------------------------------------------------------------------
     def upsert(self, object_spec_name: str, target_object: str, key_field: str,
@@ -226,7 +192,7 @@ class SalesforceLoader:
                 self.calls += 1
                 return self.sf.restful(path, params=params, method=method, data=data)
             except SalesforceError as exc:
-                code, message = _top_error(exc.content)
+                code, message = top_error(exc.content)
                 if code in STOP_CODES:
                     raise LoadStopped(f"Salesforce refused the call: {code}: {message} (the org's daily API "
                                       "allowance is spent; resume when it recovers)", code=code) from exc
@@ -241,34 +207,15 @@ class SalesforceLoader:
         raise LoadStopped(f"{method} {path} still failing after {self.retries + 1} attempts: {reason}")
 
 
-def _top_error(content: Any) -> tuple[str, str]:
-    if isinstance(content, list) and content and isinstance(content[0], dict):
-        first = content[0]
-        return str(first.get("errorCode", "")), str(first.get("message", ""))
-    return "", str(content)[:300]
-
-
-def _result(source_id: str, item: Mapping[str, Any], rendered: _Rendered) -> LoadResult:
+def _result(source_id: str, item: Mapping[str, Any], rendered: Rendered) -> LoadResult:
     if item.get("success"):
         return LoadResult(source_id, item.get("id"), bool(item.get("created")))
     errors = item.get("errors") or [{}]
     first = errors[0]
     code = str(first.get("statusCode") or "UNKNOWN_ERROR")
     message = str(first.get("message") or "")
-    fields = _target_fields(first.get("fields") or [], message, rendered)
+    fields = target_fields(first.get("fields") or [], message, rendered)
     return LoadResult(source_id, item.get("id"), False, code, message, fields)
-
-
-def _target_fields(reported: Sequence[str], message: str, rendered: _Rendered) -> tuple[str, ...]:
-    """The spec's target fields an error is about (relationship names → lookup fields)."""
-    fields = [rendered.relationships.get(f, f) for f in reported]
-    if not fields:
-        miss = _FOREIGN_KEY.match(message)
-        if miss:
-            fields = [name for name, (parent, key, value) in rendered.refs.items()
-                      if value == miss["value"] and key.lower() == miss["field"].lower()
-                      and parent.lower() == miss["entity"].lower()]
-    return tuple(dict.fromkeys(fields))
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -53,17 +53,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 
+from engine.load.salesforce_records import Rendered, target_fields, top_error
 from engine.load.target import LoadResult, LoadStopped
 from engine.records import TargetRecord
-
-if TYPE_CHECKING:
-    from engine.load.salesforce import _Rendered
 
 NULL = "#N/A"
 DEFAULT_BULK_THRESHOLD = 2000
@@ -160,8 +158,7 @@ class BulkUpserter:
         self.jobs: list[str] = []  # ids of the jobs run, in order
 
     def upsert(self, target_object: str, key_field: str, records: Sequence[TargetRecord],
-               rendered: Sequence[_Rendered]) -> list[LoadResult]:
-        from engine.load.salesforce import _target_fields  # here: salesforce.py imports this module
+               rendered: Sequence[Rendered]) -> list[LoadResult]:
 
         rows = [csv_row(r.body) for r in rendered]
         results: list[LoadResult | None] = [None] * len(records)
@@ -185,7 +182,7 @@ class BulkUpserter:
                     at = claim(row)
                     if at is not None:
                         error = parse_error(row.get("sf__Error", ""))
-                        fields = _target_fields(error.fields, error.message, rendered[at])
+                        fields = target_fields(error.fields, error.message, rendered[at])
                         results[at] = LoadResult(records[at].source_id, row.get("sf__Id") or None,
                                                  False, error.code, error.message, fields)
                 for row in unprocessed:
@@ -204,7 +201,6 @@ class BulkUpserter:
     def _run(self, target_object: str, key_field: str, rows: list[dict[str, str]]
              ) -> list[tuple[str, list[dict[str, str]], list[dict[str, str]], list[dict[str, str]]]]:
         """One chunk as (normally) one job: (job id, successes, failures, unprocessed) per job run."""
-        from engine.load.salesforce import _top_error
 
         bulk = getattr(self.sf.bulk2, target_object)
         reason = ""
@@ -224,7 +220,7 @@ class BulkUpserter:
                 message = str(exc).removeprefix(_JOB_FAILURE)
                 raise LoadStopped(f"{target_object}: the Bulk API job stopped: {message}") from exc
             except SalesforceError as exc:
-                code, message = _top_error(exc.content)
+                code, message = top_error(exc.content)
                 if exc.status < 500:
                     raise LoadStopped(f"{target_object}: Salesforce refused the Bulk API job: HTTP "
                                       f"{exc.status} {code}: {message}", code=code or None) from exc

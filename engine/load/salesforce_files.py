@@ -54,7 +54,7 @@ from simple_salesforce.exceptions import SalesforceError
 from engine.compile.compiler import CompiledSpec
 from engine.connectors.errors import AttachmentTooLarge
 from engine.load.owners import OwnerResolution, UnresolvedOwner
-from engine.load.salesforce import json_value
+from engine.load.salesforce_records import json_value
 from engine.load.target import LoadResult, LoadStopped
 from engine.records import Ref, TargetRecord
 from engine.spec.limits import target_limit
