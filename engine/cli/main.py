@@ -7,8 +7,10 @@ Exit codes mean something: 0 all good, 1 the step ran and found problems
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -16,7 +18,28 @@ from engine.cli.options import SPEC_ARG, WORKSPACE_OPTION, compile_or_exit, load
 from engine.spectest.runner import run_tests
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Commands in their own modules are imported only when run (or listed): `validate` and `test`
+    should not pay for importing the connectors, the sandbox and simple-salesforce."""
+
+    LAZY: ClassVar[dict[str, str]] = {
+        "audit": "engine.cli.audit_command:audit",
+        "provision": "engine.cli.provision_command:provision",
+        "sandbox": "engine.cli.sandbox_commands:sandbox",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY:
+            module_name, _, attribute = self.LAZY[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module_name), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flitstack")
 def main() -> None:
     """Declarative CRM migrations: Cliniko to Salesforce or Dynamics 365."""
@@ -87,17 +110,3 @@ def test_command(spec: Path) -> None:
     click.echo(summary)
     if failed:
         sys.exit(1)
-
-
-def _register() -> None:
-    """Commands that live in their own modules (imported late: they pull in connectors and sandbox)."""
-    from engine.cli.audit_command import audit
-    from engine.cli.provision_command import provision
-    from engine.cli.sandbox_commands import sandbox
-
-    main.add_command(audit)
-    main.add_command(provision)
-    main.add_command(sandbox)
-
-
-_register()
