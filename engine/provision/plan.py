@@ -147,20 +147,12 @@ def rule_options(rule: FieldRule) -> str:
     return "; ".join(parts)
 
 
-def map_outputs(vmap: ValueMap) -> tuple[Any, ...]:
-    """The distinct non-null target values a value map produces, its fallback included."""
-    outputs = [v for v in vmap.values.values() if v is not None]
-    if not vmap.quarantine_unmapped and vmap.fallback is not None:
-        outputs.append(vmap.fallback)
-    return tuple(dict.fromkeys(outputs))
-
-
 def _write(spec: Spec, spec_object: str, rule: FieldRule, kind: str, extra: str = "") -> FieldWrite:
     values: tuple[Any, ...] = ()
     if rule.kind == "lookup":
         pass  # its map translates parent ids: it writes no target values of its own
     elif rule.map and rule.map in spec.value_maps:
-        values = map_outputs(spec.value_maps[rule.map])
+        values = spec.value_maps[rule.map].outputs()
     elif rule.kind == "const" and rule.value is not None:
         values = (rule.value,)
     options = "; ".join(p for p in (extra, rule_options(rule)) if p)

@@ -80,16 +80,8 @@ class AgainstTarget:
 
     def _picklist(self, obj: ObjectSpec, rule: FieldRule, field: OrgField) -> None:
         assert field.picklist is not None
-        outputs: list[tuple[tuple[str | int, ...], object]] = []
-        if rule.kind == "const":
-            outputs.append(((*rule.ypath, "const"), rule.value))
-        if rule.map and rule.map in self.spec.value_maps:
-            vmap = self.spec.value_maps[rule.map]
-            outputs.extend(((*vmap.ypath, "values", k), v) for k, v in vmap.values.items())
-            if not vmap.quarantine_unmapped:
-                outputs.append(((*vmap.ypath, "unmapped", "fallback"), vmap.fallback))
-        for where, value in outputs:
-            if value is not None and value not in field.picklist:
+        for where, value in self.spec.written_values(rule):
+            if value not in field.picklist:
                 shown = ", ".join(sorted(str(v) for v in field.picklist)) or "none"
                 self.problems.append(self.spec.diagnostic(
                     where, f"{value!r} is not a value of {obj.target}.{rule.target}'s picklist in "

@@ -92,6 +92,13 @@ class ValueMap:
     fallback: Any
     ypath: YPath
 
+    def outputs(self) -> tuple[Any, ...]:
+        """The distinct non-null target values the map produces, its fallback included."""
+        produced = [v for v in self.values.values() if v is not None]
+        if not self.quarantine_unmapped and self.fallback is not None:
+            produced.append(self.fallback)
+        return tuple(dict.fromkeys(produced))
+
 
 @dataclass(frozen=True)
 class ProvisionField:
@@ -156,6 +163,19 @@ class Spec:
     # Objects the spec declares but that could not be built (their problems are already reported):
     # later checks treat their names as known, so one mistake does not cascade into "unknown object".
     unbuilt: frozenset[str] = frozenset()
+
+    def written_values(self, rule: FieldRule) -> list[tuple[YPath, Any]]:
+        """Every value a rule can write that is known before any record is seen — its constant,
+        its value map's outputs and fallback — each with where the spec says it (for picklist checks)."""
+        values: list[tuple[YPath, Any]] = []
+        if rule.kind == "const":
+            values.append(((*rule.ypath, "const"), rule.value))
+        vmap = self.value_maps.get(rule.map) if rule.map else None
+        if vmap is not None:
+            values.extend(((*vmap.ypath, "values", k), v) for k, v in vmap.values.items())
+            if not vmap.quarantine_unmapped:
+                values.append(((*vmap.ypath, "unmapped", "fallback"), vmap.fallback))
+        return [(where, value) for where, value in values if value is not None]
 
     def diagnostic(self, ypath: YPath, message: str, hint: str = "", *, key: bool = False) -> Diagnostic:
         return Diagnostic(locate(self.doc, ypath, key=key), format_path(ypath), message, hint)

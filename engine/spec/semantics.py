@@ -261,16 +261,8 @@ class SemanticChecker:
                          f"use max_length: {field.length} or less")
         if field.restricted and field.values:
             allowed = field.picklist_values
-            outputs: list[tuple[YPath, object]] = []
-            if rule.kind == "const":
-                outputs.append(((*y, "const"), rule.value))
-            if rule.map and rule.map in self.spec.value_maps:
-                vmap = self.spec.value_maps[rule.map]
-                outputs.extend(((*vmap.ypath, "values", k), v) for k, v in vmap.values.items())
-                if not vmap.quarantine_unmapped:
-                    outputs.append(((*vmap.ypath, "unmapped", "fallback"), vmap.fallback))
-            for where, value in outputs:
-                if value is not None and value not in allowed:
+            for where, value in self.spec.written_values(rule):
+                if value not in allowed:
                     self.problem(where, f"{value!r} is not a value of the restricted picklist "
                                  f"{obj.target}.{rule.target}",
                                  _picklist_hint(value, allowed))

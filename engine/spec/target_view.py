@@ -27,11 +27,7 @@ def provisioned_field(spec: Spec, catalog: Catalog, pf: ProvisionField) -> Catal
     values: tuple[object, ...] = ()
     reference_to: tuple[str, ...] = ()
     if pf.kind == "picklist" and pf.args and pf.args[0] in spec.value_maps:
-        vmap = spec.value_maps[pf.args[0]]
-        outputs = [v for v in vmap.values.values() if v is not None]
-        if not vmap.quarantine_unmapped and vmap.fallback is not None:
-            outputs.append(vmap.fallback)
-        values = tuple(dict.fromkeys(outputs))
+        values = spec.value_maps[pf.args[0]].outputs()
     if pf.kind == "lookup" and pf.args:
         reference_to = (pf.args[0],)
     length = pf.length
