@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from engine.compile.coerce import CoercionError, coercer_for
@@ -248,6 +249,6 @@ class CompiledObject:
                       indexes: dict[str, JoinIndex] | None = None) -> list[Outcome]:
         transform = self.bind(indexes)
         out: list[Outcome] = []
-        for record in (*records, *self.seed):
+        for record in chain(records, self.seed):  # streamed: the records are never copied into a tuple
             out.extend(transform(record))
         return out
