@@ -60,3 +60,13 @@ def test_serve_prints_the_variables_that_point_any_client_at_it(tmp_path: Path) 
         rest, _ = process.communicate(timeout=20)
     assert process.returncode == 0
     assert "Sandbox stopped." in rest
+
+
+def test_seed_refuses_an_impossible_size_and_keeps_the_clinic_it_had(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["sandbox", "seed", "--patients", "20", "--workspace", str(tmp_path)]).exit_code == 0
+    manifest = (tmp_path / "sandbox" / "cliniko" / "manifest.json").read_text()
+    result = runner.invoke(main, ["sandbox", "seed", "--patients", "90000000", "--workspace", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "names would have to repeat" in result.output and "Traceback" not in result.output
+    assert (tmp_path / "sandbox" / "cliniko" / "manifest.json").read_text() == manifest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -27,7 +28,11 @@ def sandbox() -> None:
 def seed(patients: int, seed_value: int, workspace: Path | None) -> None:
     """Replace the sandbox's Cliniko account with a generated clinic."""
     ws = workspace_of(workspace).ensure()
-    manifest = seed_cliniko(ws.sandbox, patients=patients, seed=seed_value)
+    try:
+        manifest = seed_cliniko(ws.sandbox, patients=patients, seed=seed_value)
+    except ValueError as exc:  # a size the generator cannot make distinct people for
+        click.echo(f"error: --patients {patients:,}: {exc}", err=True)
+        sys.exit(2)
     total = sum(manifest.counts.values())
     click.echo(f"Seeded the Cliniko sandbox in {ws.sandbox}: {total:,} records "
                f"({patients:,} patients, seed {seed_value}).")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.sandbox.cliniko import DEFAULT_API_KEY, ClinikoStore, api_base_url, start_cliniko_sandbox
+from engine.sandbox.cliniko.factory import DATABASE_NAME
 from engine.sandbox.generator import Manifest, generate_clinic
 from engine.sandbox.salesforce import DEFAULT_TOKEN, Org, start_salesforce_sandbox
 from engine.sandbox.server import EmulatorServer, FaultPlan
@@ -45,13 +46,11 @@ def _cliniko_folder(folder: Path) -> Path:
 
 def seed_cliniko(folder: Path, *, patients: int, seed: int) -> Manifest:
     """Replace the sandbox's Cliniko account with a freshly generated clinic."""
+    clinic = generate_clinic(seed=seed, patients=patients)  # first: a bad size leaves the old clinic
     target = _cliniko_folder(folder)
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    clinic = generate_clinic(seed=seed, patients=patients)
-    from engine.sandbox.cliniko.factory import DATABASE_NAME
-
     with ClinikoStore(target / DATABASE_NAME) as store:
         store.load(clinic.records())
     manifest = clinic.manifest
