@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -36,10 +35,6 @@ def _registry() -> Registry:
 def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
     schema = json.loads((SCHEMA_DIR / schema_name).read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema, registry=_registry())
-
-
-def schema_path(schema_name: str) -> Path:
-    return SCHEMA_DIR / schema_name
 
 
 def check_against_schema(doc: Any, schema_name: str) -> list[Diagnostic]:

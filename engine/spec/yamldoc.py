@@ -13,7 +13,6 @@ text, so a value map can list Cliniko's numeric codes as `10: Open`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -229,18 +228,6 @@ def format_path(path: YPath) -> str:
         else:
             text += f".{step}" if text else step
     return text
-
-
-def walk_scalars(node: Any, path: YPath = ()) -> Iterator[tuple[YPath, Any]]:
-    """Every scalar below `node`, with its path."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from walk_scalars(v, (*path, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from walk_scalars(v, (*path, i))
-    else:
-        yield path, node
 
 
 def plain(node: Any) -> Any:
