@@ -26,7 +26,7 @@ from simple_salesforce import Salesforce
 from engine.compile.compiler import CompiledSpec
 from engine.sandbox.salesforce import DEFAULT_TOKEN, Org, custom_field, start_salesforce_sandbox
 from engine.sandbox.server import EmulatorServer
-from engine.sandbox.tls import SandboxTLS
+from engine.sandbox.tls import SandboxTLS, ensure_tls
 from engine.spec.target_view import target_objects
 
 VERSION = "62.0"
@@ -107,3 +107,12 @@ def provision_from_spec(org: Org, compiled: CompiledSpec,
                 required=f.required, unique=f.unique, external_id=f.external_id,
                 picklist=[str(v) for v in f.picklist_values], restricted=f.restricted,
                 reference_to=f.reference_to))
+
+
+@pytest.fixture(scope="module", name="tls")
+def salesforce_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS]:
+    """The sandbox CA, exported as REQUESTS_CA_BUNDLE for the module (requests prefers it to `verify`).
+    Import it by this name into a test module; it serves there as `tls`."""
+    tls = ensure_tls(tmp_path_factory.mktemp("tls"))
+    with ca_bundle(tls):
+        yield tls

@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_salesforce_fixture import ca_bundle, provision_from_spec, salesforce
+from sandbox_salesforce_fixture import (
+    provision_from_spec,
+    salesforce,
+    salesforce_tls,  # noqa: F401 - serves as this module's `tls` fixture
+)
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceGeneralError
 
@@ -27,7 +31,7 @@ from engine.load.target import LoadResult, LoadStopped, TargetLoader
 from engine.records import Quarantined, Ref, TargetRecord
 from engine.sandbox.salesforce import Org, start_salesforce_sandbox
 from engine.sandbox.server import EmulatorServer, FaultPlan
-from engine.sandbox.tls import SandboxTLS, ensure_tls
+from engine.sandbox.tls import SandboxTLS
 from engine.spec.loader import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,13 +43,6 @@ COMPOSITE = "/services/data/v62.0/composite"
 @pytest.fixture(scope="module")
 def compiled() -> CompiledSpec:
     return compile_spec(load_spec(PAIR))
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS]:
-    tls = ensure_tls(tmp_path_factory.mktemp("tls"))
-    with ca_bundle(tls):
-        yield tls
 
 
 def _start(folder: Path, tls: SandboxTLS, compiled: CompiledSpec,

@@ -15,7 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_salesforce_fixture import ca_bundle, provision_from_spec, salesforce
+from sandbox_salesforce_fixture import (
+    provision_from_spec,
+    salesforce,
+    salesforce_tls,  # noqa: F401 - serves as this module's `tls` fixture
+)
 from simple_salesforce.api import Salesforce
 
 from engine.compile.compiler import CompiledSpec, compile_spec
@@ -33,7 +37,7 @@ from engine.records import Ref, TargetRecord
 from engine.sandbox.salesforce import Org, start_salesforce_sandbox
 from engine.sandbox.salesforce.files import read_blob
 from engine.sandbox.server import EmulatorServer, FaultPlan
-from engine.sandbox.tls import SandboxTLS, ensure_tls
+from engine.sandbox.tls import SandboxTLS
 from engine.spec.loader import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,13 +51,6 @@ UPLOADS = "/services/data/v62.0/sobjects/ContentVersion"
 @pytest.fixture(scope="module")
 def compiled() -> CompiledSpec:
     return compile_spec(load_spec(PAIR))
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS]:
-    tls = ensure_tls(tmp_path_factory.mktemp("tls"))
-    with ca_bundle(tls):
-        yield tls
 
 
 @pytest.fixture(scope="module")

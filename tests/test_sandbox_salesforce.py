@@ -17,7 +17,14 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from sandbox_salesforce_fixture import VERSION, ca_bundle, data, raw, salesforce, start
+from sandbox_salesforce_fixture import (
+    VERSION,
+    data,
+    raw,
+    salesforce,
+    salesforce_tls,  # noqa: F401 - serves as this module's `tls` fixture
+    start,
+)
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -31,16 +38,9 @@ import engine.sandbox.salesforce as salesforce_package
 from engine.sandbox.cliniko.clock import ManualClock
 from engine.sandbox.salesforce import DEFAULT_TOKEN, Org, Route, SalesforceApp, start_salesforce_sandbox
 from engine.sandbox.server import EmulatorServer, FaultPlan, Response
-from engine.sandbox.tls import SandboxTLS, ensure_tls
+from engine.sandbox.tls import SandboxTLS
 
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS]:
-    tls = ensure_tls(tmp_path_factory.mktemp("tls"))
-    with ca_bundle(tls):
-        yield tls
 
 
 @pytest.fixture(scope="module")

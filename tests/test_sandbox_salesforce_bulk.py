@@ -14,20 +14,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_salesforce_fixture import ca_bundle, data, raw, salesforce, start
+from sandbox_salesforce_fixture import (
+    data,
+    raw,
+    salesforce,
+    salesforce_tls,  # noqa: F401 - serves as this module's `tls` fixture
+    start,
+)
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceOperationError
 
 from engine.sandbox.salesforce import Org
 from engine.sandbox.server import EmulatorServer
-from engine.sandbox.tls import SandboxTLS, ensure_tls
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS]:
-    tls = ensure_tls(tmp_path_factory.mktemp("tls"))
-    with ca_bundle(tls):
-        yield tls
+from engine.sandbox.tls import SandboxTLS
 
 
 @pytest.fixture()

@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 import requests
-from sandbox_salesforce_fixture import ca_bundle, data, raw, salesforce, start
+from sandbox_salesforce_fixture import (
+    data,
+    raw,
+    salesforce,
+    salesforce_tls,  # noqa: F401 - serves as this module's `tls` fixture
+    start,
+)
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
@@ -22,16 +28,9 @@ from engine.sandbox.salesforce import DEFAULT_TOKEN, Org, SalesforceApp
 from engine.sandbox.salesforce import files as files_module
 from engine.sandbox.salesforce.errors import fault_response
 from engine.sandbox.server import EmulatorServer
-from engine.sandbox.tls import SandboxTLS, ensure_tls
+from engine.sandbox.tls import SandboxTLS
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS]:
-    tls = ensure_tls(tmp_path_factory.mktemp("tls"))
-    with ca_bundle(tls):
-        yield tls
 
 
 @pytest.fixture(scope="module")

@@ -20,26 +20,22 @@ from urllib.parse import quote
 import pytest
 import requests
 from click.testing import CliRunner
-from sandbox_salesforce_fixture import ca_bundle, salesforce
+from sandbox_salesforce_fixture import (
+    salesforce,
+    salesforce_tls,  # noqa: F401 - serves as this module's `tls` fixture
+)
 from simple_salesforce import Salesforce
 
 from engine.cli.main import main
 from engine.sandbox.salesforce import Org, start_salesforce_sandbox
 from engine.sandbox.server import EmulatorServer
-from engine.sandbox.tls import SandboxTLS, ensure_tls
+from engine.sandbox.tls import SandboxTLS
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = """<?xml version="1.0" encoding="UTF-8"?>
 <Package xmlns="http://soap.sforce.com/2006/04/metadata">{types}<version>62.0</version></Package>"""
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 NS = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxTLS]:
-    tls = ensure_tls(tmp_path_factory.mktemp("tls"))
-    with ca_bundle(tls):
-        yield tls
 
 
 @pytest.fixture()
