@@ -75,6 +75,13 @@ target: {system: salesforce}
 """
 
 
+def owners(practitioners: str = "patient", email: str = "Email", follow: str = "appointment: Patient__c",
+           extra: str = "") -> Build:
+    """An overlay of base.yaml with an `owners:` section (line 3: practitioners, 4: email, 6: the
+    follow entry, 7: `extra`); as given, valid — the patients stand in for the practitioners."""
+    return files(spec_yaml=f"extends: base.yaml\nowners:\n  practitioners: {practitioners}\n"
+                           f"  email: {email}\n  follow:\n    {follow}\n{extra}")
+
 
 def lookup_cycle(*, required: bool) -> Build:
     """patient → appointment (new Contact.First_Appointment__c) and appointment → patient (Patient__c)."""
@@ -365,6 +372,41 @@ CASES = [
          edit("Summary__c: {type: text(255), label: Summary}", "Summary__c: {type: text(300), label: Summary}"),
          "spec.yaml:89:26", "text(300) is longer than salesforce allows (255)",
          "provision.Appointment__c.fields.Summary__c.type", "use longtext"),
+    # -- owners ----------------------------------------------------------------------------------
+    Case("owners-missing-email",
+         files(spec_yaml="extends: base.yaml\nowners:\n  practitioners: patient\n"),
+         "spec.yaml:3:3", "missing required key 'email'", "owners", "add `email:`"),
+    Case("owners-unknown-key",
+         owners(extra="  falback: manager@clinic.example\n"),
+         "spec.yaml:7:3", "unknown key 'falback'", "owners.falback", "did you mean 'fallback'?"),
+    Case("owners-practitioners-unknown-object",
+         owners(practitioners="patients"),
+         "spec.yaml:3:18", "`owners.practitioners` names 'patients', which is not an object of this spec",
+         "owners.practitioners", "did you mean 'patient'?"),
+    Case("owners-email-not-a-field-rule",
+         owners(email="Emial"),
+         "spec.yaml:4:10", "'patient' has no field rule for 'Emial', so its people cannot be matched to "
+         "users by e-mail", "owners.email", "did you mean 'Email'?"),
+    Case("owners-user-field-not-on-target",
+         owners(extra="  user_field: Salesforce_User__c\n"),
+         "spec.yaml:7:15", "Contact has no field 'Salesforce_User__c' in the salesforce catalog and it is "
+         "not provisioned", "owners.user_field", "provision it"),
+    Case("owners-follow-unknown-object",
+         owners(follow="appointments: Patient__c"),
+         "spec.yaml:6:5", "`owners.follow` names 'appointments', which is not an object of this spec",
+         "owners.follow.appointments", "did you mean 'appointment'?"),
+    Case("owners-follow-not-a-lookup",
+         owners(follow="appointment: Summary__c"),
+         "spec.yaml:6:18", "'Summary__c' is not a lookup rule of 'appointment'",
+         "owners.follow.appointment", "its lookups to 'patient': Patient__c"),
+    Case("owners-follow-lookup-to-another-object",
+         owners(follow="appointment: Business__c"),
+         "spec.yaml:6:18", "appointment.Business__c looks up 'business', not the practitioners object 'patient'",
+         "owners.follow.appointment", "its lookups to 'patient': Patient__c"),
+    Case("owners-fallback-not-an-email",
+         owners(extra="  fallback: manager\n"),
+         "spec.yaml:7:13", "fallback owner 'manager' is neither an e-mail nor a username",
+         "owners.fallback", "manager@clinic.example"),
     # -- load order ------------------------------------------------------------------------------
     Case("required-lookup-cycle",
          lookup_cycle(required=True),

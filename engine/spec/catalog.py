@@ -57,6 +57,9 @@ class Catalog:
     folder: Path
     custom_object_fields: dict[str, CatalogField] = field(default_factory=dict)
     custom_name_field: str = ""
+    # The field that names a record's owning user (Salesforce OwnerId, Dataverse ownerid); None:
+    # the target has no record owners, so a spec for it cannot have `owners:`.
+    owner_field: str | None = None
 
 
 def _field(name: str, raw: dict[str, Any]) -> CatalogField:
@@ -114,7 +117,8 @@ def load_catalog(kind: str, system: str) -> Catalog:
     return Catalog(system=doc["system"], kind=doc["kind"], objects=objects, types=dict(types),
                    folder=folder,
                    custom_object_fields={f: _field(f, spec) for f, spec in custom.get("fields", {}).items()},
-                   custom_name_field=custom.get("name_field", ""))
+                   custom_name_field=custom.get("name_field", ""),
+                   owner_field=doc.get("owner_field"))
 
 
 def known_systems(kind: str) -> list[str]:

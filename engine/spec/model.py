@@ -148,6 +148,27 @@ class SpecTest:
     skip_reason: str = ""
 
 
+@dataclass(frozen=True)
+class OwnersSpec:
+    """`owners:` — who owns the migrated records.
+
+    The records of spec object `practitioners` are the people; at run time each is matched
+    by the e-mail its rule writes to target field `email` to exactly one active standard user
+    of the target. `user_field` (optional) receives the matched user's id on the practitioner's
+    own record. Every object in `follow` (spec object → target field of its lookup rule to
+    `practitioners`) is owned by the user of the practitioner that lookup points at. A record
+    whose practitioner is not matched is owned by `fallback` (an e-mail or username) when
+    given, else keeps the target's default owner.
+    """
+
+    practitioners: str
+    email: str
+    user_field: str | None
+    fallback: str | None
+    follow: dict[str, str]
+    ypath: YPath
+
+
 @dataclass
 class Spec:
     file: Path
@@ -163,6 +184,7 @@ class Spec:
     # Objects the spec declares but that could not be built (their problems are already reported):
     # later checks treat their names as known, so one mistake does not cascade into "unknown object".
     unbuilt: frozenset[str] = frozenset()
+    owners: OwnersSpec | None = None
 
     def written_values(self, rule: FieldRule) -> list[tuple[YPath, Any]]:
         """Every value a rule can write that is known before any record is seen — its constant,
@@ -316,6 +338,14 @@ class _Builder:
             fields=fields, ypath=("provision", name),
         )
 
+    def owners(self, raw: LDict) -> OwnersSpec:
+        return OwnersSpec(
+            practitioners=raw["practitioners"], email=raw["email"],
+            user_field=raw.get("user_field"), fallback=raw.get("fallback"),
+            follow={name: target for name, target in (raw.get("follow") or {}).items() if target is not None},
+            ypath=("owners",),
+        )
+
     def test(self, index: int, raw: LDict) -> SpecTest | None:
         skip = raw.get("skip", False)
         if not skip:
@@ -370,5 +400,6 @@ def build_model(doc: LDict, file: Path) -> tuple[Spec | None, list[Diagnostic]]:
         tests=[t for i, raw in enumerate(doc.get("tests") or []) if (t := builder.test(i, raw)) is not None],
         doc=doc,
         unbuilt=frozenset(unbuilt),
+        owners=builder.owners(doc["owners"]) if doc.get("owners") is not None else None,
     )
     return spec, builder.problems

@@ -2,8 +2,9 @@
 
 Mappings merge recursively and keep the location of whichever file supplied
 each value, so an error in overlay content points at the overlay. `null`
-removes an object, a field rule, a provisioned field or a value map; a value
-map's `remove:` list drops inherited entries. Tests with the same name replace
+removes an object, a field rule, a provisioned field, a value map, the whole
+`owners:` section or one of its optional keys (`fallback`, `user_field`) or
+`follow` entries; a value map's `remove:` list drops inherited entries. Tests with the same name replace
 the inherited test; tests of removed objects are dropped.
 """
 
@@ -98,6 +99,8 @@ def _mergeable(path: tuple[str, ...]) -> bool:
         return len(path) <= 3
     if path[0] == "provision":
         return len(path) <= 4
+    if path[0] == "owners":
+        return len(path) <= 2
     return path[0] in ("source", "target")
 
 
@@ -108,6 +111,9 @@ def _removable(path: tuple[str, ...]) -> bool:
         return len(path) == 2
     if path[0] == "provision":
         return len(path) == 2 or (len(path) == 4 and path[2] == "fields")
+    if path[0] == "owners":
+        return len(path) == 1 or (len(path) == 2 and path[1] in ("fallback", "user_field")) \
+            or (len(path) == 3 and path[1] == "follow")
     return False
 
 

@@ -136,6 +136,7 @@ class SemanticChecker:
             self.check_object(obj)
         self.check_provision()
         self.check_value_maps()
+        self.check_owners()
         self.check_tests()
         return self.problems
 
@@ -310,6 +311,56 @@ class SemanticChecker:
                                  f"'{k}' and '{seen[k.casefold()]}' are the same value when case is "
                                  "ignored", "keep one of them", key=True)
                 seen[k.casefold()] = k
+
+    def check_owners(self) -> None:
+        owners = self.spec.owners
+        if owners is None:
+            return
+        y = owners.ypath
+        if self.target.owner_field is None:
+            self.problem(y, f"the {self.target.system} target has no record owners (its catalog names no "
+                         "`owner_field`)", "remove `owners:`, or add `owner_field: <field>` to "
+                         f"targets/{self.target.system}/catalog.yaml", key=True)
+        people = self.spec.objects.get(owners.practitioners)
+        if people is None and owners.practitioners not in self.spec.unbuilt:
+            self.problem((*y, "practitioners"),
+                         f"`owners.practitioners` names '{owners.practitioners}', which is not an object of "
+                         "this spec", _suggest(owners.practitioners, self.spec.objects))
+        if people is not None:
+            rules = {r.target for r in people.fields}
+            if owners.email not in rules:
+                self.problem((*y, "email"), f"'{people.name}' has no field rule for '{owners.email}', "
+                             "so its people cannot be matched to users by e-mail",
+                             _suggest(owners.email, rules) or
+                             f"add a rule: {owners.email}: <expression giving the e-mail>")
+            view = self.views.get(people.target)
+            if owners.user_field is not None and view is not None and owners.user_field not in view.fields:
+                self.problem((*y, "user_field"), f"{people.target} has no field '{owners.user_field}' in the "
+                             f"{self.target.system} catalog and it is not provisioned",
+                             _suggest(owners.user_field, view.fields) or
+                             f"provision it: provision: {{{people.target}: {{fields: {{{owners.user_field}: "
+                             "{type: lookup(User)}}}}}")
+        for name, field_name in owners.follow.items():
+            at: YPath = (*y, "follow", name)
+            obj = self.spec.objects.get(name)
+            if obj is None:
+                if name not in self.spec.unbuilt:
+                    self.problem(at, f"`owners.follow` names '{name}', which is not an object of this spec",
+                                 _suggest(name, self.spec.objects), key=True)
+                continue
+            to_people = [r.target for r in obj.lookups() if r.value == owners.practitioners]
+            hint = (f"its lookups to '{owners.practitioners}': {', '.join(to_people)}" if to_people else
+                    f"add a rule to '{name}': <field>: {{lookup: {owners.practitioners}, key: <its id>}}")
+            rule = next((r for r in obj.fields if r.target == field_name), None)
+            if rule is None or rule.kind != "lookup":
+                self.problem(at, f"'{field_name}' is not a lookup rule of '{name}'", hint)
+            elif rule.value != owners.practitioners and self._known_object(owners.practitioners):
+                self.problem(at, f"{name}.{field_name} looks up '{rule.value}', not the practitioners "
+                             f"object '{owners.practitioners}'", hint)
+        if owners.fallback is not None and "@" not in owners.fallback:
+            self.problem((*y, "fallback"), f"fallback owner '{owners.fallback}' is neither an e-mail nor a "
+                         "username", "write the e-mail or username of an active user, e.g. "
+                         "manager@clinic.example")
 
     def check_tests(self) -> None:
         for test in self.spec.tests:
