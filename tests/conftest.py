@@ -6,5 +6,5 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("default")
 
-# The Cliniko emulator's shared fixtures (tls, sandbox, api) live beside its fixture data.
-pytest_plugins = ["sandbox_cliniko_fixture"]
+# Shared fixtures: the Cliniko emulator (tls, sandbox, api) and migrated sandbox workspaces.
+pytest_plugins = ["sandbox_cliniko_fixture", "sandbox_migration_fixture"]

@@ -29,16 +29,17 @@ from engine.load.salesforce_files import (
     FILE_TOO_LARGE,
     FileLoader,
     _MultipartBody,
-    apply_owners,
-    write_unresolved_owners,
 )
-from engine.load.target import LoadStopped
+from engine.load.target import LoadStopped, OwnerMatch
 from engine.records import Ref, TargetRecord
+from engine.report.owners import write_unresolved_owners
+from engine.run.owners import OwnerAssigner
 from engine.sandbox.salesforce import Org, start_salesforce_sandbox
 from engine.sandbox.salesforce.files import read_blob
 from engine.sandbox.server import EmulatorServer, FaultPlan
 from engine.sandbox.tls import SandboxTLS
 from engine.spec.loader import load_spec
+from engine.spec.model import OwnersSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIR = ROOT / "specs" / "cliniko-to-salesforce.yaml"
@@ -234,8 +235,13 @@ def test_treatment_note_linked_with_its_id_on_the_version(compiled: CompiledSpec
 
 
 def test_owners_applied_and_the_unresolved_report(sf: Salesforce, tmp_path: Path) -> None:
-    resolution = resolve_owners(sf, {"301": "Manager@clinic.example", "304": "nobody@clinic.example",
-                                     "305": None}, fallback_owner="005FALLBACK")
+    people = {"301": "Manager@clinic.example", "304": "nobody@clinic.example", "305": None}
+    resolution = resolve_owners(sf, people)
+    matches = [OwnerMatch(s, people[s], resolution.owners.get(s),
+                          next((u.reason for u in resolution.unresolved if u.source_id == s), None)) for s in people]
+    owners = OwnersSpec("practitioner", "Email__c", "User__c", "fallback@clinic.example",
+                        {"appointment": "Practitioner__c"}, ("owners",))
+    assign = OwnerAssigner.from_matches(owners, "OwnerId", matches, "005FALLBACK").assign
     manager = sf.query("SELECT Id FROM User WHERE Email = 'manager@clinic.example'")["records"][0]["Id"]
     practitioners = [TargetRecord("practitioner", s, s, {"Name": f"P{s}"}) for s in ("301", "304", "305")]
     appointments = [
@@ -243,16 +249,20 @@ def test_owners_applied_and_the_unresolved_report(sf: Salesforce, tmp_path: Path
         TargetRecord("appointment", "9002", "9002", {"Practitioner__c": Ref("practitioner", "304", "304")}),
         TargetRecord("appointment", "9003", "9003", {"Practitioner__c": None}),
     ]
-    unresolved = apply_owners([*practitioners, *appointments], resolution, fallback_owner="005FALLBACK")
+    other = TargetRecord("patient", "77", "77", {"LastName": "X"})
+    for record in [*practitioners, *appointments, other]:
+        assign(record)
     assert [p.values.get("User__c") for p in practitioners] == [manager, None, None]
     assert [p.values["OwnerId"] for p in practitioners] == [manager, "005FALLBACK", "005FALLBACK"]
     assert [a.values["OwnerId"] for a in appointments] == [manager, "005FALLBACK", "005FALLBACK"]
+    assert "OwnerId" not in other.values  # objects that do not follow a practitioner keep their owner
 
     # Without a fallback, unresolved records keep the loading user as owner (no OwnerId sent).
     plain = TargetRecord("appointment", "9004", "9004", {"Practitioner__c": Ref("practitioner", "304", "304")})
-    apply_owners([plain], resolve_owners(sf, {"304": "nobody@clinic.example"}))
+    OwnerAssigner.from_matches(owners, "OwnerId", matches, None).assign(plain)
     assert "OwnerId" not in plain.values
 
+    unresolved = [(m.source_id, m.email, m.reason) for m in matches if m.reason]
     report = write_unresolved_owners(tmp_path / "reports" / "unresolved_owners.csv", unresolved)
     with report.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))

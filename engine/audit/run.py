@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Protocol
+from typing import Any
 
 from engine.audit.findings import AuditReport, Finding
 from engine.audit.patients import PatientChecks
@@ -23,13 +23,10 @@ from engine.compile.expressions import RECORD_ERRORS
 from engine.compile.joins import JoinIndex
 from engine.compile.record import CompiledObject, RuleParts, rule_parts
 from engine.compile.value_maps import compile_coverage
+from engine.extract.source import RecordSource, fill_join_indexes
 from engine.records import Filtered, Quarantined, Ref, TargetRecord
 from engine.spec.model import FieldRule
 from engine.spec.target_view import target_objects
-
-
-class RecordSource(Protocol):
-    def read(self, resource: str) -> Iterator[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -158,25 +155,11 @@ class _ObjectAudit:
                              f"{value.object} {value.source_id} is not in the source or will not load")
 
 
-def _indexes(compiled: CompiledSpec, source: RecordSource) -> dict[str, dict[str, JoinIndex]]:
-    """Every object's join indexes, each joined resource read once."""
-    indexes = {name: compiled.join_indexes(name) for name in compiled.objects}
-    by_resource: dict[str, list[JoinIndex]] = {}
-    for per_object in indexes.values():
-        for index in per_object.values():
-            by_resource.setdefault(index.join.resource, []).append(index)
-    for resource, wanted in by_resource.items():
-        for record in source.read(resource):
-            for index in wanted:
-                index.add(record)
-    return indexes
-
-
 def run_audit(compiled: CompiledSpec, source: RecordSource, *, source_label: str,
               file_max_bytes: int | None) -> AuditReport:
     spec = compiled.loaded.spec
     report = AuditReport(spec.name, source_label, spec.target_system)
-    indexes = _indexes(compiled, source)
+    indexes = fill_join_indexes(compiled, source)
     loadable: dict[str, set[str]] = {}
     patients_checked = False
     for name in compiled.plan.order:

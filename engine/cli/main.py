@@ -24,6 +24,8 @@ class _LazyGroup(click.Group):
 
     LAZY: ClassVar[dict[str, str]] = {
         "audit": "engine.cli.audit_command:audit",
+        "run": "engine.cli.run_command:run",
+        "delta": "engine.cli.run_command:delta",
         "provision": "engine.cli.provision_command:provision",
         "sandbox": "engine.cli.sandbox_commands:sandbox",
     }

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import click
 
-from engine.cli.options import SPEC_ARG, fail_spec, load_or_exit
+from engine.cli.connections import salesforce_target
+from engine.cli.options import SPEC_ARG, WORKSPACE_OPTION, fail_spec, load_or_exit, workspace_of
 from engine.errors import SpecError, UsageError
 from engine.provision import provision as run_provision
+from engine.provision.deploy_salesforce import deploy_package
 
 
 @click.command()
@@ -18,7 +20,11 @@ from engine.provision import provision as run_provision
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Folder for the platform's files (salesforce/...) and the field sheet "
                    "(field-sheet.xlsx, .csv, .md). Files there from an earlier run are replaced.")
-def provision(spec: Path, out: Path) -> None:
+@click.option("--deploy", is_flag=True,
+              help="Then deploy the package to the target org through the Metadata API (the sandbox "
+                   "org when no SALESFORCE_* credentials are set).")
+@WORKSPACE_OPTION
+def provision(spec: Path, out: Path, deploy: bool, workspace: Path | None) -> None:
     """Write the target metadata the spec's `provision:` section asks for, and the field sheet."""
     loaded = load_or_exit(spec)
     try:
@@ -43,4 +49,18 @@ def provision(spec: Path, out: Path) -> None:
     for path in result.written:
         if path.parent == out or path.name in ("package.xml", "deploy.zip", "sfdx-project.json"):
             click.echo(f"  {path}")
-    click.echo(f"Deploy: cd {out / 'salesforce'} && sf project deploy start --manifest package.xml")
+    if not deploy:
+        click.echo(f"Deploy: cd {out / 'salesforce'} && sf project deploy start --manifest package.xml")
+        return
+    package = out / "salesforce" / "deploy.zip"
+    try:
+        with salesforce_target(workspace_of(workspace)) as target:
+            click.echo(f"Target: {target.label}")
+            if plan.target_system != "salesforce":
+                raise UsageError(f"--deploy applies Salesforce packages; {plan.target_system} is not "
+                                 "supported yet")
+            deployed = deploy_package(target.sf, package)
+    except UsageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Deployed {package.name}: {deployed.get('state')}.")

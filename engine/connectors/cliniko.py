@@ -152,6 +152,7 @@ class ClinikoConnector:
                     if record_id in seen:
                         continue
                     seen.add(record_id)
+                    self._relative_content(record)
                     yield record
                 visited.add(page_url)
                 url = follow(page.next_url, page_url, self._root) if page.next_url else None
@@ -164,6 +165,24 @@ class ClinikoConnector:
                             "reading); reading it again for the missing ones", resource, total, len(seen))
         log.warning("%s: %d records listed, %d read after %d passes; records may have been deleted "
                     "meanwhile — reconcile counts after loading", resource, total, len(seen), self.max_passes)
+
+    def _relative_content(self, record: dict[str, Any]) -> None:
+        """An attachment's address on the API's own host, as a path: the same file has the same record
+        wherever the API is reached from (content hashes stay put; `download` resolves it)."""
+        url = record.get("content_url")
+        if isinstance(url, str) and url.startswith(("https://", "http://")):
+            absolute = httpx.URL(url)
+            if (absolute.scheme, absolute.host, absolute.port) == \
+                    (self._root.scheme, self._root.host, self._root.port):
+                record["content_url"] = absolute.raw_path.decode("ascii")
+
+    def count(self, resource: str, *, since: datetime | None = None) -> int | None:
+        """How many records `read` will give, from one single-record page (its `total_entries`)."""
+        params = [(k, "1" if k == "per_page" else v)
+                  for k, v in list_params(self.fields(resource), since=since, include_archived=True,
+                                          sort=self.sort)]
+        url = str(httpx.URL(f"{self.base_url}/{resource}", params=params))
+        return parse_page(self._get_json(url), resource.rstrip("/").rsplit("/", 1)[-1], url).total
 
     def read_many(self, resources: Sequence[str], since: datetime | None = None, workers: int = 4, *,
                   include_archived: bool = True) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -137,6 +137,22 @@ class SalesforceLoader:
                                               str(first.get("message")), tuple(first.get("fields") or ())))
         return results
 
+    def update_by_id(self, target_object: str,
+                     items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[LoadResult]:
+        """Set fields of records by Id (a rollback restoring before-values); values go as given."""
+        results: list[LoadResult] = []
+        for chunk in _chunks(list(items), self.batch_size):
+            records = [{"attributes": {"type": target_object}, "Id": record_id, **values}
+                       for record_id, values in chunk]
+            body = {"allOrNone": False, "records": records}
+            answer = self._call("PATCH", "composite/sobjects", body=body)
+            for (record_id, _), item in zip(chunk, answer, strict=True):
+                errors = item.get("errors") or [{}]
+                results.append(LoadResult(record_id, record_id, False) if item.get("success") else LoadResult(
+                    record_id, record_id, False, str(errors[0].get("statusCode") or "UNKNOWN_ERROR"),
+                    str(errors[0].get("message") or ""), tuple(errors[0].get("fields") or ())))
+        return results
+
     def read(self, target_object: str, ids: Sequence[str],
              fields: Sequence[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}

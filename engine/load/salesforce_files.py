@@ -37,9 +37,7 @@ external-id key field, batched; a parent not found fails the record with
 from __future__ import annotations
 
 import base64
-import csv
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -52,8 +50,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from engine.compile.compiler import CompiledSpec
-from engine.connectors.errors import AttachmentTooLarge
-from engine.load.owners import OwnerResolution, UnresolvedOwner
+from engine.connectors.errors import AttachmentTooLarge, SourceProtocolError, SourceRequestError
 from engine.load.salesforce_records import json_value
 from engine.load.target import LoadResult, LoadStopped
 from engine.records import Ref, TargetRecord
@@ -62,6 +59,7 @@ from engine.spec.limits import target_limit
 DEFAULT_FILE_MAX_BYTES = 26_214_400  # 25 MB, targets/salesforce/limits.yaml file_max_bytes
 IDS_PER_QUERY = 200
 FILE_TOO_LARGE = "FILE_TOO_LARGE"
+SOURCE_FILE_UNAVAILABLE = "SOURCE_FILE_UNAVAILABLE"
 STOP_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED"})
 NOTE_SHARE_TYPE = "V"
 NOTE_VISIBILITY = "AllUsers"
@@ -252,6 +250,10 @@ class FileLoader:
         except AttachmentTooLarge as exc:
             amount = f"at least {exc.size}" if exc.at_least else str(exc.size)
             return self._too_large(record, amount, exc.limit)
+        except (SourceRequestError, SourceProtocolError) as exc:
+            # This file only (gone, refused, malformed); an unreachable source stops the run instead.
+            return LoadResult(record.source_id, None, False, SOURCE_FILE_UNAVAILABLE,
+                              f"the source did not give the file: {exc}", ("VersionData",))
         size = path.stat().st_size
         if size > self.max_bytes:
             return self._too_large(record, str(size), self.max_bytes)
@@ -354,56 +356,3 @@ class FileLoader:
         """One REST call through simple-salesforce; SalesforceError on an error answer."""
         data = json.dumps(body) if body is not None else None
         return self.sf.restful(path, method=method, data=data, timeout=self.timeout)
-
-
-# -- owners ------------------------------------------------------------------------------------------
-
-def practitioner_of(record: TargetRecord, field: str) -> str | None:
-    """The practitioner source id a record points at through `field` (a Ref or a plain id)."""
-    value = record.values.get(field)
-    if isinstance(value, Ref):
-        return value.source_id
-    return str(value) if value not in (None, "") else None
-
-
-def apply_owners(records: Sequence[TargetRecord], resolution: OwnerResolution, *,
-                 practitioner_field: str = "Practitioner__c", practitioner_object: str = "practitioner",
-                 user_field: str = "User__c", fallback_owner: str | None = None) -> list[UnresolvedOwner]:
-    """Set OwnerId from `resolution` (practitioner source id → User Id), in place.
-
-    Practitioner records (spec object `practitioner_object`) are owned by their own
-    resolution, and those matched to a User also get `user_field`. Other records
-    follow the practitioner of `practitioner_field`. A record whose practitioner is
-    not resolved gets `fallback_owner` when there is one, else keeps its owner.
-    Returns the unresolved practitioners (as `resolve_owners` listed them).
-    """
-    unresolved_ids = {u.source_id for u in resolution.unresolved}
-    for record in records:
-        if record.object == practitioner_object:
-            source_id: str | None = record.source_id
-            user = resolution.owners.get(record.source_id)
-            if user and record.source_id not in unresolved_ids:
-                record.values[user_field] = user
-        else:
-            source_id = practitioner_of(record, practitioner_field)
-        owner = resolution.owners.get(source_id) if source_id else None
-        owner = owner or fallback_owner
-        if owner:
-            record.values["OwnerId"] = owner
-    return list(resolution.unresolved)
-
-
-UNRESOLVED_COLUMNS = ("practitioner_source_id", "email", "reason")
-
-
-def write_unresolved_owners(path: Path, unresolved: Sequence[UnresolvedOwner]) -> Path:
-    """The unresolved-owners report: one row per practitioner (source id, e-mail, reason)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(UNRESOLVED_COLUMNS)
-        for item in unresolved:
-            writer.writerow((item.source_id, item.email or "", item.reason))
-    os.replace(temporary, path)
-    return path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -64,4 +64,65 @@ class TargetLoader(Protocol):
     def read(self, target_object: str, ids: Sequence[str],
              fields: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Current values of `fields` for the records that exist, by target id."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoadStep:
+    """One spec object as the target sees it: where its records go and the field that keys them."""
+
+    object: str
+    target_object: str
+    key_field: str
+
+
+@dataclass(frozen=True)
+class OwnerMatch:
+    """How one practitioner resolved: to a user id, or not (with the reason)."""
+
+    source_id: str
+    email: str | None
+    user_id: str | None
+    reason: str | None
+
+
+class Target(Protocol):
+    """What the runner needs from a destination platform; Salesforce now, Dataverse next.
+
+    Every method takes and returns target-side names (the spec's target fields) and
+    one result per record, in order; none raises for a single bad record."""
+
+    label: str
+
+    def find(self, step: LoadStep, keys: Sequence[str],
+             fields: Collection[str]) -> dict[str, dict[str, Any]]:
+        """Records that exist with these keys: key → {"Id": …, field: current value}."""
+        ...
+
+    def load(self, step: LoadStep, records: Sequence[TargetRecord], *,
+             omit: Collection[str] = ()) -> list[LoadResult]:
+        """Create or update each record by its key (files and notes included)."""
+        ...
+
+    def update_lookups(self, step: LoadStep, records: Sequence[TargetRecord],
+                       fields: Collection[str]) -> list[LoadResult]:
+        ...
+
+    def delete(self, target_object: str, ids: Sequence[str]) -> list[LoadResult]:
+        ...
+
+    def restore(self, target_object: str, items: Sequence[tuple[str, dict[str, Any]]]) -> list[LoadResult]:
+        """Set each record (by target id) back to the given values."""
+        ...
+
+    def read(self, target_object: str, ids: Sequence[str],
+             fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+        ...
+
+    def match_owners(self, people: Mapping[str, str | None],
+                     fallback: str | None) -> tuple[list[OwnerMatch], str | None]:
+        """Practitioners (source id → e-mail) matched to users; and the fallback user's id.
+
+        Raises LoadStopped when `fallback` names no usable user: records must not be
+        written with an owner nobody chose."""
         ...

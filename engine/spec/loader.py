@@ -6,6 +6,8 @@ SpecError carrying every problem found, each located in the file that holds it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from engine.spec.overlay import load_with_overlays
 from engine.spec.schema_check import check_against_schema
 from engine.spec.semantics import SemanticChecker
 from engine.spec.target_view import target_objects
+from engine.spec.yamldoc import LDict, plain
 
 
 @dataclass
@@ -25,6 +28,7 @@ class LoadedSpec:
     source: Catalog | None
     target: Catalog
     plan: Plan
+    content_hash: str = ""  # sha256 of the spec as resolved (overlays applied): what a sign-off approves
 
 
 def _catalog(spec: Spec, kind: str, system: str) -> Catalog | None:
@@ -60,4 +64,10 @@ def load_spec(path: Path) -> LoadedSpec:
         unique = {(d.loc, d.message): d for d in problems}
         raise SpecError(sorted(unique.values(),
                                key=lambda d: (d.loc.file, d.loc.line, d.loc.column) if d.loc else ("", 0, 0)))
-    return LoadedSpec(spec, source, target, plan)
+    return LoadedSpec(spec, source, target, plan, resolved_hash(doc))
+
+
+def resolved_hash(doc: LDict) -> str:
+    """The spec's content as it will run: comments, layout and key order do not count."""
+    text = json.dumps(plain(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,1 @@
+"""The state store: runs, crosswalk, audit log, quarantine, watermarks, sign-offs."""

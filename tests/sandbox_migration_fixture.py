@@ -1,0 +1,87 @@
+"""A migrated workspace: a seeded Cliniko sandbox, the spec's package deployed to the Salesforce
+sandbox, a sign-off, and `flitstack run` done — everything through the CLI, as an analyst would.
+
+`Workspace` helpers invoke commands in-process with the workspace's environment and read the
+Salesforce sandbox org's records directly (for snapshots), between commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from engine.cli.main import main
+from engine.sandbox.salesforce import Org
+from engine.sandbox.salesforce.factory import DATABASE_NAME
+from engine.spec.loader import load_spec
+from engine.state.store import StateStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SALESFORCE_SPEC = ROOT / "specs" / "cliniko-to-salesforce.yaml"
+SMALL_CLINIC = 30
+# Fields the org sets itself on every write: not part of what a migration (or a rollback) restores.
+SYSTEM_FIELDS = frozenset({"LastModifiedDate", "LastModifiedById", "SystemModstamp", "LastViewedDate",
+                           "LastReferencedDate"})
+
+
+@dataclass
+class MigrationWorkspace:
+    root: Path
+    spec: Path = SALESFORCE_SPEC
+
+    @property
+    def env(self) -> dict[str, str]:
+        # No credentials: the sandbox. A fast Cliniko rate limit keeps tests quick.
+        return {"FLITSTACK_WORKSPACE": str(self.root), "FLITSTACK_SANDBOX_RATE_LIMIT": "60000",
+                "CLINIKO_API_KEY": "", "SALESFORCE_INSTANCE_URL": "", "SALESFORCE_ACCESS_TOKEN": ""}
+
+    def invoke(self, *args: str, expect: int | None = 0) -> Result:
+        result = CliRunner().invoke(main, list(args), env=self.env, catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, f"flitstack {' '.join(args)} → {result.exit_code}\n{result.output}"
+        return result
+
+    def store(self) -> StateStore:
+        return StateStore.in_folder(self.root)
+
+    def org(self) -> Org:
+        """The sandbox org, opened directly (only between commands: a command runs its own server)."""
+        return Org(self.root / "sandbox" / "salesforce" / DATABASE_NAME)
+
+    def snapshot(self, *objects: str) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every live record of `objects` (all objects when none given), system fields aside."""
+        with self.org() as org:
+            names = objects or tuple(meta.name for meta in org.objects())
+            return {name: {record.id: {k: v for k, v in record.fields.items() if k not in SYSTEM_FIELDS}
+                           for record in org.records(name)} for name in names}
+
+    def sign_off(self, who: str = "Test Analyst") -> None:
+        """A sign-off of the current spec without a sample (tests of commands other than sample)."""
+        loaded = load_spec(self.spec)
+        with self.store() as store:
+            store.add_signoff(who, loaded.spec.name, loaded.content_hash, None, None, "fixture")
+
+
+def prepared_workspace(root: Path, *, patients: int = SMALL_CLINIC) -> MigrationWorkspace:
+    """Seeded, provisioned and deployed, signed off — not yet migrated."""
+    workspace = MigrationWorkspace(root)
+    workspace.invoke("sandbox", "seed", "--patients", str(patients))
+    workspace.invoke("provision", str(workspace.spec), "--out", str(root / "provision"), "--deploy")
+    workspace.sign_off()
+    return workspace
+
+
+@pytest.fixture()
+def prepared(tmp_path: Path) -> MigrationWorkspace:
+    return prepared_workspace(tmp_path / "workspace")
+
+
+@pytest.fixture()
+def migrated(prepared: MigrationWorkspace) -> MigrationWorkspace:
+    prepared.invoke("run", str(prepared.spec))
+    return prepared
+
