@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from engine.cli.main import main
+from engine.sandbox.changes import SourceChanges, change_clinic
 from engine.sandbox.salesforce import Org
 from engine.sandbox.salesforce.factory import DATABASE_NAME
 from engine.spec.loader import load_spec
@@ -64,6 +65,11 @@ class MigrationWorkspace:
         loaded = load_spec(self.spec)
         with self.store() as store:
             store.add_signoff(who, loaded.spec.name, loaded.content_hash, None, None, "fixture")
+
+
+def change_source(workspace: MigrationWorkspace) -> SourceChanges:
+    """The demo's source changes (3 patients edited, 2 appointments archived, 1 patient added)."""
+    return change_clinic(workspace.root / "sandbox")
 
 
 def prepared_workspace(root: Path, *, patients: int = SMALL_CLINIC) -> MigrationWorkspace:
