@@ -40,8 +40,8 @@ class MigrationWorkspace:
         return {"FLITSTACK_WORKSPACE": str(self.root), "FLITSTACK_SANDBOX_RATE_LIMIT": "60000",
                 "CLINIKO_API_KEY": "", "SALESFORCE_INSTANCE_URL": "", "SALESFORCE_ACCESS_TOKEN": ""}
 
-    def invoke(self, *args: str, expect: int | None = 0) -> Result:
-        result = CliRunner().invoke(main, list(args), env=self.env, catch_exceptions=False)
+    def invoke(self, *args: str, expect: int | None = 0, env: dict[str, str] | None = None) -> Result:
+        result = CliRunner().invoke(main, list(args), env={**self.env, **(env or {})}, catch_exceptions=False)
         if expect is not None:
             assert result.exit_code == expect, f"flitstack {' '.join(args)} → {result.exit_code}\n{result.output}"
         return result
@@ -59,6 +59,23 @@ class MigrationWorkspace:
             names = objects or tuple(meta.name for meta in org.objects())
             return {name: {record.id: {k: v for k, v in record.fields.items() if k not in SYSTEM_FIELDS}
                            for record in org.records(name)} for name in names}
+
+    def keyed_snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The snapshot keyed by each record's Cliniko id, lookups as "Object:key" and the org's own
+        ids and timestamps left out: comparable between two orgs loaded from the same clinic."""
+        raw = self.snapshot()
+        names = {record_id: f"{name}:{fields.get('Cliniko_Id__c')}" for name, records in raw.items()
+                 for record_id, fields in records.items() if fields.get("Cliniko_Id__c")}
+        keyed: dict[str, dict[str, dict[str, Any]]] = {}
+        for name, records in raw.items():
+            for fields in records.values():
+                key = fields.get("Cliniko_Id__c")
+                if not key:
+                    continue
+                keyed.setdefault(name, {})[str(key)] = {
+                    k: names.get(v, v) if isinstance(v, str) else v for k, v in fields.items()
+                    if k not in ("Id", "CreatedDate", "ContentDocumentId", "LatestPublishedVersionId")}
+        return keyed
 
     def sign_off(self, who: str = "Test Analyst") -> None:
         """A sign-off of the current spec without a sample (tests of commands other than sample)."""

@@ -16,6 +16,8 @@ from typing import Any
 
 from simple_salesforce.api import Salesforce
 
+from engine.load.salesforce_calls import SalesforceCalls
+
 EMAILS_PER_QUERY = 100
 
 
@@ -36,18 +38,22 @@ def _soql_text(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def find_users(sf: Salesforce, emails: Sequence[str]) -> list[dict[str, Any]]:
+def _calls(sf: Salesforce | SalesforceCalls) -> SalesforceCalls:
+    return sf if isinstance(sf, SalesforceCalls) else SalesforceCalls(sf)
+
+
+def find_users(sf: Salesforce | SalesforceCalls, emails: Sequence[str]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     unique = sorted({e.strip().lower() for e in emails if e and e.strip()})
     for start in range(0, len(unique), EMAILS_PER_QUERY):
         chunk = unique[start:start + EMAILS_PER_QUERY]
         soql = ("SELECT Id, Email, IsActive, UserType FROM User WHERE Email IN ("
                 + ", ".join(_soql_text(e) for e in chunk) + ")")
-        found.extend(sf.query_all(soql)["records"])
+        found.extend(_calls(sf).query_all(soql))
     return found
 
 
-def resolve_owners(sf: Salesforce, practitioners: Mapping[str, str | None], *,
+def resolve_owners(sf: Salesforce | SalesforceCalls, practitioners: Mapping[str, str | None], *,
                    fallback_owner: str | None = None) -> OwnerResolution:
     """`practitioners`: source id → e-mail. Unresolved ones get `fallback_owner` when given."""
     users = find_users(sf, [e for e in practitioners.values() if e])

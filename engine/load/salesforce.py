@@ -29,19 +29,17 @@ the day: the loader stops at once with `LoadStopped`.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import requests
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceError
 
 from engine.compile.compiler import CompiledSpec
 from engine.load.salesforce_bulk import DEFAULT_BULK_MAX_BYTES, DEFAULT_BULK_THRESHOLD, BulkUpserter
-from engine.load.salesforce_records import Rendered, json_value, relationship_name, target_fields, top_error
+from engine.load.salesforce_calls import SalesforceCalls
+from engine.load.salesforce_records import Rendered, json_value, relationship_name, target_fields
 from engine.load.target import LoadResult, LoadStopped, TargetLoader
 from engine.records import Ref, TargetRecord
 from engine.spec.limits import target_limit
@@ -74,7 +72,7 @@ class SalesforceLoader:
         self.retries = retries
         self.backoff_seconds = backoff_seconds
         self.sleep = sleep
-        self.calls = 0
+        self.rest = SalesforceCalls(sf, retries=retries, backoff_seconds=backoff_seconds, sleep=sleep)
         self.bulk_threshold = bulk_threshold
         self.bulk = BulkUpserter(sf, max_bytes=bulk_max_bytes, wait=bulk_wait, retries=retries,
                                  backoff_seconds=backoff_seconds, sleep=sleep)
@@ -201,26 +199,12 @@ class SalesforceLoader:
     def _call(self, method: str, path: str, *, body: Any = None,
               params: dict[str, str] | None = None) -> Any:
         """One REST call, with transient failures retried; LoadStopped when it cannot succeed."""
-        data = json.dumps(body) if body is not None else None
-        for attempt in range(self.retries + 1):
-            reason: str
-            try:
-                self.calls += 1
-                return self.sf.restful(path, params=params, method=method, data=data)
-            except SalesforceError as exc:
-                code, message = top_error(exc.content)
-                if code in STOP_CODES:
-                    raise LoadStopped(f"Salesforce refused the call: {code}: {message} (the org's daily API "
-                                      "allowance is spent; resume when it recovers)", code=code) from exc
-                if exc.status < 500:
-                    raise LoadStopped(f"Salesforce refused {method} {path}: HTTP {exc.status} "
-                                      f"{code}: {message}", code=code) from exc
-                reason = f"HTTP {exc.status} {code}: {message}"
-            except requests.exceptions.ConnectionError as exc:
-                reason = f"connection error: {exc}"
-            if attempt < self.retries:
-                self.sleep(self.backoff_seconds * 2 ** attempt)
-        raise LoadStopped(f"{method} {path} still failing after {self.retries + 1} attempts: {reason}")
+        return self.rest.rest(method, path, body=body, params=params)
+
+    @property
+    def calls(self) -> int:
+        """REST calls made (retries included); Bulk API calls are the BulkUpserter's."""
+        return self.rest.count
 
 
 def _result(source_id: str, item: Mapping[str, Any], rendered: Rendered) -> LoadResult:

@@ -10,12 +10,14 @@ Otherwise it goes up as `multipart/form-data` on POST `sobjects/ContentVersion`
 patient Contact's Id; part `VersionData`: the file), the body streamed from the
 file by a file-like reader (requests' `files=` would read it whole).
 
-Treatment notes (`treatment_note` → ContentNote): the note is created with
-Title and Content (base64 of the HTML body), linked to the Contact with a
-ContentDocumentLink (`LinkedEntityId`, a pseudo-field of the spec), and the
-spec's other fields (Cliniko_Id__c, Source_*) are written on the note's
-ContentVersion, since Salesforce cannot add fields to ContentNote
-(catalog `custom_fields_on: ContentVersion`).
+Treatment notes (`treatment_note` → ContentNote): a note is a ContentVersion
+whose file is `<title>.snote` (FileType SNOTE; it reads back as a ContentNote),
+so it is created in ONE call that already carries the spec's other fields
+(Cliniko_Id__c, Source_* — Salesforce cannot add fields to ContentNote:
+catalog `custom_fields_on: ContentVersion`) and FirstPublishLocationId = the
+Contact (`LinkedEntityId` in the spec), which links it. Creating a
+ContentNote first and setting its key after would leave a keyless note behind
+whenever the second call never happens (a killed run, the daily limit).
 
 Uploads failing with HTTP 5xx or a connection error are retried with backoff;
 before each retry the key is looked up again, so an upload whose answer was
@@ -24,10 +26,7 @@ lost is not sent twice. REQUEST_LIMIT_EXCEEDED and HTTP 401 stop the load
 
 Idempotency: both look for an existing ContentVersion by the key field
 (Cliniko_Id__c) first, batched, and skip those records (created False). A note
-found again gets its link to the record written if it is missing. A note whose
-ContentVersion update failed after the note was created has no key yet and
-would be created again on a re-run; its result carries the note id and the
-error so the caller can delete or repair it.
+found again gets its link to the record written if it is missing.
 
 Lookups (`Ref`s to patients) are resolved by querying the parent object by its
 external-id key field, batched; a parent not found fails the record with
@@ -51,6 +50,7 @@ from simple_salesforce.exceptions import SalesforceError
 
 from engine.compile.compiler import CompiledSpec
 from engine.connectors.errors import AttachmentTooLarge, SourceProtocolError, SourceRequestError
+from engine.load.salesforce_calls import STOP_CODES, SalesforceCalls
 from engine.load.salesforce_records import json_value
 from engine.load.target import LoadResult, LoadStopped
 from engine.records import Ref, TargetRecord
@@ -60,15 +60,18 @@ DEFAULT_FILE_MAX_BYTES = 26_214_400  # 25 MB, targets/salesforce/limits.yaml fil
 IDS_PER_QUERY = 200
 FILE_TOO_LARGE = "FILE_TOO_LARGE"
 SOURCE_FILE_UNAVAILABLE = "SOURCE_FILE_UNAVAILABLE"
-STOP_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED"})
 NOTE_SHARE_TYPE = "V"
 NOTE_VISIBILITY = "AllUsers"
 CHUNK_BYTES = 1024 * 1024
 _NOT_SENT = frozenset({"VersionData"})  # the body comes from fetch(), not from the record
-_NOTE_FIELDS = frozenset({"Title", "Content", "OwnerId", "SharingPrivacy"})
 _LINK_FIELD = "LinkedEntityId"
 
 Fetch = Callable[[TargetRecord], Path]
+
+
+def _file_name(title: str) -> str:
+    """A note's PathOnClient stem: its title without path separators, within the field's length."""
+    return "".join("-" if c in '/\\:' else c for c in title)[:200]
 
 
 def soql_text(value: str) -> str:
@@ -166,6 +169,8 @@ class FileLoader:
         self.retries = retries
         self.backoff_seconds = backoff_seconds
         self.sleep = sleep
+        self.calls = SalesforceCalls(sf, retries=retries, backoff_seconds=backoff_seconds, sleep=sleep,
+                                     timeout=timeout)
 
     @classmethod
     def for_spec(cls, sf: Salesforce, compiled: CompiledSpec, **options: Any) -> FileLoader:
@@ -184,7 +189,7 @@ class FileLoader:
         for chunk in _chunks(unique, IDS_PER_QUERY):
             soql = (f"SELECT Id, ContentDocumentId, {self.key_field} FROM ContentVersion WHERE "
                     f"{self.key_field} IN ({', '.join(soql_text(k) for k in chunk)})")
-            for row in self.sf.query_all(soql)["records"]:
+            for row in self.calls.query_all(soql):
                 found.setdefault(str(row[self.key_field]), row)
         return found
 
@@ -199,7 +204,7 @@ class FileLoader:
             for chunk in _chunks(list(dict.fromkeys(values)), IDS_PER_QUERY):
                 soql = (f"SELECT Id, {key} FROM {target} WHERE {key} IN "
                         f"({', '.join(soql_text(v) for v in chunk)})")
-                for row in self.sf.query_all(soql)["records"]:
+                for row in self.calls.query_all(soql):
                     ids[(spec_object, str(row[key]))] = str(row["Id"])
         return ids
 
@@ -323,30 +328,32 @@ class FileLoader:
             if linked:
                 self._link(document_id, str(linked))
             return LoadResult(record.source_id, document_id, False)
-        note: dict[str, Any] = {k: v for k, v in fields.items() if k in _NOTE_FIELDS}
-        on_version = {k: v for k, v in fields.items() if k not in _NOTE_FIELDS}
-        content = note.get("Content")
-        if isinstance(content, str):
-            note["Content"] = base64.b64encode(content.encode("utf-8")).decode("ascii")
-        created = self._rest("POST", "sobjects/ContentNote", note)
-        document_id = str(created["id"])
-        try:
-            document = self._rest("GET", f"sobjects/ContentDocument/{document_id}")
-            self._rest("PATCH", f"sobjects/ContentVersion/{document['LatestPublishedVersionId']}", on_version)
-            if linked:
-                self._link(document_id, str(linked))
-        except SalesforceError as exc:
-            code, message, error_fields = _error(exc.content)
-            return LoadResult(record.source_id, document_id, True, code,
-                              f"the note {document_id} was created but not completed: {message}",
-                              error_fields)
-        return LoadResult(record.source_id, document_id, True)
+        title = str(fields.get("Title") or "").strip()
+        if not title:
+            return LoadResult(record.source_id, None, False, "REQUIRED_FIELD_MISSING",
+                              "Required fields are missing: [Title]", ("Title",))
+        content = fields.pop("Content", None)
+        fields.pop("SharingPrivacy", None)
+        text = content if isinstance(content, str) else ""
+        # One create carries the key: a retry or a re-run finds the note instead of making another.
+        version = {**fields, "PathOnClient": f"{_file_name(title)}.snote",
+                   "VersionData": base64.b64encode(text.encode("utf-8")).decode("ascii")}
+        if linked:
+            version["FirstPublishLocationId"] = linked
+        self.calls.rest("POST", "sobjects/ContentVersion", body=version, record_errors=True,
+                        landed=lambda: self.existing_versions([record.key]).get(record.key))
+        created = self.existing_versions([record.key]).get(record.key)
+        if created is None:
+            return LoadResult(record.source_id, None, False, "UNKNOWN_ERROR",
+                              "the note was accepted but cannot be found by its key")
+        return LoadResult(record.source_id, str(created["ContentDocumentId"]), True)
 
     def _link(self, document_id: str, entity_id: str) -> None:
         """One ContentDocumentLink per note and record."""
-        present = self.sf.query(f"SELECT Id FROM ContentDocumentLink WHERE ContentDocumentId = "
-                                f"{soql_text(document_id)} AND LinkedEntityId = {soql_text(entity_id)}")
-        if present["totalSize"]:
+        present = self.calls.query_all(
+            f"SELECT Id FROM ContentDocumentLink WHERE ContentDocumentId = {soql_text(document_id)} "
+            f"AND LinkedEntityId = {soql_text(entity_id)}")
+        if present:
             return
         self._rest("POST", "sobjects/ContentDocumentLink",
                    {"ContentDocumentId": document_id, "LinkedEntityId": entity_id,
@@ -354,5 +361,4 @@ class FileLoader:
 
     def _rest(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         """One REST call through simple-salesforce; SalesforceError on an error answer."""
-        data = json.dumps(body) if body is not None else None
-        return self.sf.restful(path, method=method, data=data, timeout=self.timeout)
+        return self.calls.rest(method, path, body=body, record_errors=True)

@@ -65,7 +65,7 @@ class SalesforceTarget:
         for chunk in _chunks(list(dict.fromkeys(k for k in keys if k)), KEYS_PER_QUERY):
             soql = (f"SELECT {columns} FROM {step.target_object} WHERE {step.key_field} IN "
                     f"({', '.join(soql_text(k) for k in chunk)})")
-            for row in self.sf.query_all(soql)["records"]:
+            for row in self.records.rest.query_all(soql):
                 values = {k: v for k, v in row.items() if k != "attributes"}
                 out[str(values.pop(step.key_field))] = values
         return out
@@ -104,7 +104,7 @@ class SalesforceTarget:
         for chunk in _chunks(list(ids), KEYS_PER_QUERY):
             soql = (f"SELECT Id, ContentDocumentId FROM ContentVersion WHERE Id IN "
                     f"({', '.join(soql_text(i) for i in chunk)})")
-            for row in self.sf.query_all(soql)["records"]:
+            for row in self.records.rest.query_all(soql):
                 documents[str(row["Id"])] = str(row["ContentDocumentId"])
         deleted = {r.source_id: r for r in self.records.delete("ContentDocument", list(documents.values()))}
         # A version no longer found is already gone: nothing left to delete.
@@ -120,7 +120,7 @@ class SalesforceTarget:
     def match_owners(self, people: Mapping[str, str | None],
                      fallback: str | None) -> tuple[list[OwnerMatch], str | None]:
         fallback_id = self._fallback_user(fallback) if fallback else None
-        resolution = resolve_owners(self.sf, people)
+        resolution = resolve_owners(self.records.rest, people)
         unresolved = {u.source_id: u for u in resolution.unresolved}
         matches = [OwnerMatch(source_id, email, resolution.owners.get(source_id),
                               unresolved[source_id].reason if source_id in unresolved else None)
@@ -129,9 +129,9 @@ class SalesforceTarget:
 
     def _fallback_user(self, wanted: str) -> str:
         """The fallback owner named by e-mail or username: exactly one active standard user."""
-        by_username = self.sf.query_all(
-            f"SELECT Id, Email, IsActive, UserType FROM User WHERE Username = {soql_text(wanted)}")["records"]
-        candidates = by_username or find_users(self.sf, [wanted])
+        by_username = self.records.rest.query_all(
+            f"SELECT Id, Email, IsActive, UserType FROM User WHERE Username = {soql_text(wanted)}")
+        candidates = by_username or find_users(self.records.rest, [wanted])
         usable = [u for u in candidates if u.get("IsActive") and u.get("UserType") == "Standard"]
         if len(usable) != 1:
             found = f"{len(candidates)} users found, {len(usable)} active standard" if candidates else \

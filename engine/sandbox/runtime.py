@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.errors import UsageError
 from engine.sandbox.cliniko import DEFAULT_API_KEY, ClinikoStore, api_base_url, start_cliniko_sandbox
 from engine.sandbox.cliniko.factory import DATABASE_NAME
 from engine.sandbox.generator import Manifest, generate_clinic
 from engine.sandbox.salesforce import DEFAULT_TOKEN, Org, start_salesforce_sandbox
+from engine.sandbox.salesforce.org import DEFAULT_DAILY_API_LIMIT
+from engine.sandbox.salesforce.users import UserSeed
 from engine.sandbox.server import EmulatorServer, FaultPlan
 from engine.sandbox.tls import SandboxTLS, ensure_tls
 
@@ -32,12 +35,63 @@ def _rate_limit_from_environment() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else 200
 
 
+FAULTS_VARIABLE = "FLITSTACK_SANDBOX_FAULTS"
+_FAULT_KINDS = {"429": "rate_429", "503": "rate_503", "reset": "rate_reset", "slow": "rate_slow"}
+
+
+def faults_from_environment(system: str) -> FaultPlan | None:
+    """Injected faults for one emulator, from FLITSTACK_SANDBOX_FAULTS.
+
+    Form: `cliniko=429:0.04,503:0.03,reset:0.03;salesforce=503:0.03,reset:0.02;seed=7` — per
+    system, each kind with the share of requests it hits (a Salesforce 429 is answered as
+    403 REQUEST_LIMIT_EXCEEDED, which stops a load for the day). Unset: no faults.
+    """
+    text = os.environ.get(FAULTS_VARIABLE, "").strip()
+    if not text:
+        return None
+    rates: dict[str, dict[str, float]] = {}
+    seed = 0
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, _, body = part.partition("=")
+        if name.strip() == "seed" and body.strip().isdigit():
+            seed = int(body)
+            continue
+        if name.strip() not in ("cliniko", "salesforce"):
+            raise UsageError(f"{FAULTS_VARIABLE}: unknown system {name.strip()!r} in {part!r} "
+                             "(cliniko, salesforce or seed)")
+        for item in filter(None, (i.strip() for i in body.split(","))):
+            kind, _, rate = item.partition(":")
+            try:
+                value = float(rate)
+            except ValueError:
+                value = -1.0
+            if kind not in _FAULT_KINDS or not 0.0 <= value <= 1.0:
+                raise UsageError(f"{FAULTS_VARIABLE}: {item!r} should be KIND:RATE with KIND one of "
+                                 f"{', '.join(_FAULT_KINDS)} and RATE between 0 and 1")
+            rates.setdefault(name.strip(), {})[_FAULT_KINDS[kind]] = value
+    chosen = rates.get(system)
+    if not chosen:
+        return None
+    plan = FaultPlan(seed=seed)
+    for attribute, value in chosen.items():
+        setattr(plan, attribute, value)
+    return plan
+
+
+def _daily_limit_from_environment() -> int:
+    value = os.environ.get("FLITSTACK_SANDBOX_SALESFORCE_DAILY_LIMIT", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_DAILY_API_LIMIT
+
+
 @dataclass
 class SandboxOptions:
     cliniko_port: int = 0
     cliniko_requests_per_minute: int = field(default_factory=_rate_limit_from_environment)
-    cliniko_faults: FaultPlan | None = None
+    cliniko_faults: FaultPlan | None = field(default_factory=lambda: faults_from_environment("cliniko"))
     salesforce_port: int = 0
+    salesforce_faults: FaultPlan | None = field(default_factory=lambda: faults_from_environment("salesforce"))
+    salesforce_daily_api_limit: int = field(default_factory=_daily_limit_from_environment)
+    salesforce_users: tuple[UserSeed, ...] | None = None  # None: the org's default users
 
 
 def _cliniko_folder(folder: Path) -> Path:
@@ -95,7 +149,9 @@ class Sandbox:
                 faults=self.options.cliniko_faults)
         if self.with_salesforce:
             self.salesforce, self.salesforce_org = start_salesforce_sandbox(
-                self.folder / "salesforce", tls=self.tls, port=self.options.salesforce_port)
+                self.folder / "salesforce", tls=self.tls, port=self.options.salesforce_port,
+                faults=self.options.salesforce_faults, users=self.options.salesforce_users,
+                daily_api_limit=self.options.salesforce_daily_api_limit)
         return self
 
     def stop(self) -> None:
