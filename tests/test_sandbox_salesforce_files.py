@@ -124,6 +124,24 @@ def test_content_note_linked_to_a_record(sf: Salesforce, sandbox: tuple[Emulator
     assert untitled.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
 
 
+def test_deleting_a_document_deletes_its_versions_and_links(sf: Salesforce) -> None:
+    contact = sf.Contact.create({"LastName": "Oduya"})["id"]
+    version = sf.ContentVersion.create({"Title": "Scan", "PathOnClient": "scan.pdf", "FirstPublishLocationId": contact,
+                                        "VersionData": base64.b64encode(PDF).decode()})["id"]
+    document = sf.query(f"SELECT ContentDocumentId FROM ContentVersion WHERE Id = '{version}'")["records"][0][
+        "ContentDocumentId"]
+    note = sf.ContentNote.create({"Title": "Consult", "Content": base64.b64encode(b"seen").decode()})["id"]
+    sf.ContentDocumentLink.create({"ContentDocumentId": note, "LinkedEntityId": contact, "ShareType": "V"})
+    answer = sf.restful("composite/sobjects", params={"ids": f"{document},{note}", "allOrNone": "false"},
+                        method="DELETE")
+    assert [item["success"] for item in answer] == [True, True]
+    assert sf.query(f"SELECT Id FROM ContentVersion WHERE ContentDocumentId IN ('{document}', '{note}')")[
+        "totalSize"] == 0
+    assert sf.query(f"SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId = '{contact}'")["totalSize"] == 0
+    deleted = sf.query_all(f"SELECT Id, IsDeleted FROM ContentVersion WHERE Id = '{version}'", include_deleted=True)
+    assert [r["IsDeleted"] for r in deleted["records"]] == [True]  # in the recycle bin, as on the platform
+
+
 def test_content_document_link_queries_need_a_filter(sf: Salesforce) -> None:
     for soql in ("SELECT Id FROM ContentDocumentLink",
                  "SELECT Id FROM ContentDocumentLink WHERE ShareType = 'V'",

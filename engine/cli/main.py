@@ -27,6 +27,7 @@ class _LazyGroup(click.Group):
         "run": "engine.cli.run_command:run",
         "delta": "engine.cli.run_command:delta",
         "provision": "engine.cli.provision_command:provision",
+        "rollback": "engine.cli.rollback_command:rollback",
         "reconcile": "engine.cli.reconcile_command:reconcile",
         "sandbox": "engine.cli.sandbox_commands:sandbox",
     }

@@ -500,6 +500,12 @@ class StateStore:
             db.execute("INSERT OR REPLACE INTO watermarks (resource, value, run_id) VALUES (?, ?, ?)",
                        (resource, value, run_id))
 
+    def drop_watermarks(self, run_ids: Sequence[int]) -> None:
+        """Forget the watermarks these runs set (they were rolled back: a delta must not start after them)."""
+        with self.transaction() as db:
+            db.execute(f"DELETE FROM watermarks WHERE run_id IN ({', '.join('?' * len(run_ids))})",
+                       tuple(run_ids))
+
     def watermarks(self) -> dict[str, str]:
         return {r["resource"]: r["value"] for r in self.db.execute("SELECT resource, value FROM watermarks")}
 

@@ -17,6 +17,8 @@ set; a version without ContentDocumentId creates its ContentDocument (Title,
 FileType, LatestPublishedVersionId), and FirstPublishLocationId then links
 the document to that record (ContentDocumentLink, ShareType V, Visibility
 AllUsers). A version with ContentDocumentId adds a version to that document.
+Deleting a ContentDocument deletes its versions and links with it, as on the
+platform (a ContentNote is deleted that way too: its id is the document's).
 
 Decisions:
 - Size limits are knobs of `register`: `json_max_bytes` (decoded VersionData
@@ -91,6 +93,7 @@ def register(app: SalesforceApp, *, json_max_bytes: int = JSON_MAX_BYTES,
     app.state(_STATE_KEY, lambda: Limits(json_max_bytes, multipart_max_bytes))
     app.add_routes(routes(), first=True)
     app.org.add_trigger("ContentVersion", Trigger(before_save=_before_version, after_save=_after_version))
+    app.org.add_trigger("ContentDocument", Trigger(after_delete=_after_document_delete))
 
 
 def blob_path(org: Org, record_id: str) -> Path:
@@ -159,6 +162,14 @@ def _after_version(org: Org, stored: StoredRecord, created: bool) -> None:
         org.system_insert("ContentDocumentLink", {"ContentDocumentId": document_id,
                                                   "LinkedEntityId": location, "ShareType": "V",
                                                   "Visibility": "AllUsers"})
+
+
+def _after_document_delete(org: Org, document: StoredRecord) -> None:
+    """A document's versions and links go with it: none is left pointing at a deleted document."""
+    for object_name in ("ContentVersion", "ContentDocumentLink"):
+        for record in list(org.records(object_name)):
+            if record.fields.get("ContentDocumentId") == document.id:
+                org.delete(object_name, record.id)
 
 
 # -- ContentVersion --------------------------------------------------------------------------------------
