@@ -30,6 +30,8 @@ class _LazyGroup(click.Group):
         "rollback": "engine.cli.rollback_command:rollback",
         "reconcile": "engine.cli.reconcile_command:reconcile",
         "sandbox": "engine.cli.sandbox_commands:sandbox",
+        "sample": "engine.cli.sample_command:sample",
+        "signoff": "engine.cli.sample_command:signoff",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
