@@ -220,3 +220,19 @@ def test_rollback_refuses_what_it_cannot_roll_back(migrated: MigrationWorkspace,
 def test_rollback_without_a_run_says_so(prepared: MigrationWorkspace, tmp_path: Path) -> None:
     result = prepared.invoke("rollback", str(prepared.spec), expect=2)
     assert "has no run to roll back" in result.output
+
+
+def test_after_rolling_back_an_interrupted_run_the_next_run_starts_afresh(
+        prepared: MigrationWorkspace) -> None:
+    before = prepared.snapshot()
+    prepared.invoke("run", str(prepared.spec), expect=3, env={"FLITSTACK_SANDBOX_SALESFORCE_DAILY_LIMIT": "25"})
+    prepared.invoke("rollback", str(prepared.spec))
+    assert prepared.snapshot() == before
+    delta = prepared.invoke("delta", str(prepared.spec), expect=2)
+    assert "no completed run" in delta.output
+    again = prepared.invoke("run", str(prepared.spec))
+    assert "Resuming" not in again.output
+    with prepared.store() as store:
+        [_, second] = [r for r in store.runs("run")]
+        counts = {c.object: c for c in store.object_counts(second.id) if c.pass_ == 1}
+    assert counts["patient"].created == 29  # everything loaded again, nothing skipped as "finished"

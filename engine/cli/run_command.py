@@ -107,10 +107,11 @@ def delta(spec: Path, batch_size: int, overlap_minutes: int, workspace: Path | N
     with lifecycle_errors(), open_session(spec, workspace) as session:
         require_signoff(session)
         store = session.store
-        completed = [r for r in store.runs("run")
-                     if r.status == "completed" and r.spec_name == session.spec_name]
+        completed = [r for r in store.runs("run") if r.status == "completed"
+                     and r.spec_name == session.spec_name and not store.rolled_back(r.id)]
         if not completed:
-            raise UsageError("no completed run to pick up from: `flitstack run SPEC` first")
+            raise UsageError("no completed run to pick up from (a rolled-back run does not count): "
+                             "`flitstack run SPEC` first")
         watermarks = store.watermarks()
         since = delta_since(watermarks, timedelta(minutes=overlap_minutes))
         current = store.unfinished("delta", session.spec_name)

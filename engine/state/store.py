@@ -302,9 +302,15 @@ class StateStore:
         row = self.db.execute(
             "SELECT * FROM runs WHERE kind = ? AND spec_name = ? ORDER BY id DESC LIMIT 1",
             (kind, spec_name)).fetchone()
-        if row is None or row["status"] == "completed":
+        if row is None or row["status"] == "completed" or self.rolled_back(row["id"]):
             return None
         return Run(**dict(row))
+
+    def rolled_back(self, run_id: int) -> bool:
+        """Whether a completed rollback undid this run (it is history, not something to resume)."""
+        row = self.db.execute("SELECT 1 FROM runs WHERE kind = 'rollback' AND parent = ? AND status = "
+                              "'completed' LIMIT 1", (run_id,)).fetchone()
+        return row is not None
 
     # -- per-object progress -------------------------------------------------------------------
     def object_counts(self, run_id: int) -> list[ObjectCounts]:
