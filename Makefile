@@ -15,7 +15,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-DEMO_WS := .flitstack
 DEMO_OUT := out
 
 demo: $(STAMP)
@@ -25,16 +24,13 @@ demo: $(STAMP)
 		$(BIN)/flitstack plan $$spec || exit $$?; \
 		$(BIN)/flitstack test $$spec || exit $$?; \
 	done
-	@echo "== provisioning artifacts and the admin-review field sheet (Salesforce)"
-	$(BIN)/flitstack provision specs/cliniko-to-salesforce.yaml --out $(DEMO_OUT)/provision-salesforce
-	@echo "== sandbox: a generated clinic"
-	$(BIN)/flitstack sandbox seed --patients 1000 --seed 1 --workspace $(DEMO_WS)
-	@# The sandbox enforces Cliniko's 200 requests/minute; the demo raises it to finish in seconds.
-	@for target in salesforce dynamics365; do \
-		echo "== audit for $$target"; \
-		FLITSTACK_SANDBOX_RATE_LIMIT=3000 $(BIN)/flitstack audit specs/cliniko-to-$$target.yaml --workspace $(DEMO_WS) \
-			--out $(DEMO_OUT)/audit-$$target || exit $$?; \
-	done
+	@echo "== the whole workflow into the Salesforce sandbox: audit, provision + deploy, sample + diff,"
+	@echo "== sign-off, run, source changes + delta, reconcile (reports in $(DEMO_OUT)/demo)"
+	$(BIN)/flitstack demo --target salesforce --out $(DEMO_OUT)/demo --patients 1000
+	@echo "== Dynamics 365: provisioning artifacts and the source audit (its loader is next)"
+	$(BIN)/flitstack provision specs/cliniko-to-dynamics365.yaml --out $(DEMO_OUT)/provision-dynamics365
+	FLITSTACK_SANDBOX_RATE_LIMIT=6000 $(BIN)/flitstack audit specs/cliniko-to-dynamics365.yaml \
+		--workspace $(DEMO_OUT)/demo/workspace --out $(DEMO_OUT)/audit-dynamics365
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tests bench
@@ -47,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/transform.py
 	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/run_memory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -25,10 +25,11 @@ class _LazyGroup(click.Group):
     LAZY: ClassVar[dict[str, str]] = {
         "audit": "engine.cli.audit_command:audit",
         "run": "engine.cli.run_command:run",
+        "demo": "engine.cli.demo_command:demo",
         "delta": "engine.cli.run_command:delta",
         "provision": "engine.cli.provision_command:provision",
-        "rollback": "engine.cli.rollback_command:rollback",
         "reconcile": "engine.cli.reconcile_command:reconcile",
+        "rollback": "engine.cli.rollback_command:rollback",
         "sandbox": "engine.cli.sandbox_commands:sandbox",
         "sample": "engine.cli.sample_command:sample",
         "signoff": "engine.cli.sample_command:signoff",

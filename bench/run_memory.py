@@ -1,0 +1,85 @@
+"""Benchmark: does `flitstack run` stream? Peak memory of a full run at two clinic sizes, side by side.
+
+Each size gets its own workspace (seeded clinic, package deployed, signed off), then
+`flitstack run` runs in a fresh process — the sandbox's emulators in that process
+too, as on a user's machine — and its peak resident memory (ru_maxrss) and wall
+time are read when it exits. A streaming run grows far less than the data: the
+last line is `ratio: X` = (peak RSS of the large run ÷ peak RSS of the small run)
+next to the records ratio it should be compared with.
+
+    .venv/bin/python bench/run_memory.py [--small 100] [--large 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "specs" / "cliniko-to-salesforce.yaml"
+
+
+def _flitstack(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FLITSTACK_WORKSPACE": str(workspace), "FLITSTACK_SANDBOX_RATE_LIMIT": "60000",
+           "FLITSTACK_FORCE_SANDBOX": "1"}
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, text=True,
+                          capture_output=True, check=True)
+
+
+def _prepare(workspace: Path, patients: int) -> None:
+    _flitstack(workspace, "sandbox", "seed", "--patients", str(patients))
+    _flitstack(workspace, "provision", str(SPEC), "--out", str(workspace / "provision"), "--deploy")
+    sys.path.insert(0, str(ROOT))
+    from engine.spec.loader import load_spec
+    from engine.state.store import StateStore
+
+    loaded = load_spec(SPEC)
+    with StateStore.in_folder(workspace) as store:
+        store.add_signoff("bench", loaded.spec.name, loaded.content_hash, None, None, "bench")
+
+
+def _measure(workspace: Path) -> tuple[float, int, int]:
+    """(seconds, peak RSS in KiB, records read) of one `flitstack run` in a child process."""
+    env = {**os.environ, "FLITSTACK_WORKSPACE": str(workspace), "FLITSTACK_SANDBOX_RATE_LIMIT": "60000",
+           "FLITSTACK_FORCE_SANDBOX": "1"}
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(SPEC)], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own usage, not every child's maximum
+    child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if child.returncode != 0:
+        raise SystemExit(f"flitstack run exited {child.returncode} in {workspace}")
+    peak = usage.ru_maxrss
+    with sqlite3.connect(workspace / "state.db") as db:
+        records = db.execute("SELECT SUM(read) FROM run_objects WHERE pass = 1").fetchone()[0]
+    return seconds, peak, int(records)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=100)
+    parser.add_argument("--large", type=int, default=1000)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="flitstack-bench-") as folder:
+        results = []
+        for patients in (options.small, options.large):
+            workspace = Path(folder) / f"clinic-{patients}"
+            _prepare(workspace, patients)
+            seconds, peak, records = _measure(workspace)
+            results.append((patients, records, seconds, peak))
+            print(f"{patients:>6} patients: {records:>7,} source records loaded in {seconds:6.1f} s "
+                  f"({records / seconds:,.0f} records/s), peak RSS {peak / 1024:,.1f} MiB")
+    (_, small_records, _, small_peak), (_, large_records, _, large_peak) = results
+    print(f"records ratio: {large_records / small_records:.2f}")
+    print(f"ratio: {large_peak / small_peak:.2f}")
+
+
+if __name__ == "__main__":
+    main()
