@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import csv
+import json
+import stat
 from pathlib import Path
 
 from sandbox_migration_fixture import MigrationWorkspace
+
+from engine.sandbox.cliniko import DEFAULT_API_KEY
+from engine.sandbox.salesforce import DEFAULT_TOKEN
+from engine.sandbox.salesforce.metadata import custom_field
 
 
 def test_run_loads_every_object_and_accounts_for_every_record(migrated: MigrationWorkspace) -> None:
@@ -59,3 +65,34 @@ def test_run_refuses_a_spec_changed_since_signoff(prepared: MigrationWorkspace, 
 def test_first_line_says_the_sandbox_is_used(migrated: MigrationWorkspace) -> None:
     result = migrated.invoke("run", str(migrated.spec))
     assert "sandbox is used" in result.output.splitlines()[0]
+
+
+def test_records_the_target_refuses_are_quarantined_with_its_error_and_reconciled(
+        prepared: MigrationWorkspace) -> None:
+    # The org's admin made a field required that the spec does not write: Salesforce refuses every invoice.
+    with prepared.org() as org:
+        org.add_custom_field("Invoice__c", custom_field("Approval_Code__c", "string", length=20, required=True))
+    prepared.invoke("run", str(prepared.spec))
+    with prepared.store() as store:
+        invoices = store.quarantined("invoice")
+        loaded_invoices = store.status_counts("invoice").get("loaded", 0)
+        items = {q.code for q in store.quarantined("invoice_item")}
+    refused = [q for q in invoices if q.code == "REQUIRED_FIELD_MISSING"]
+    assert refused and loaded_invoices == 0
+    assert all(q.field == "Approval_Code__c" and q.stage == "load" and "Approval_Code__c" in q.reason
+               for q in refused)
+    assert items == {"PARENT_NOT_LOADED"}  # their items point at the refused invoices, not at nothing
+    result = prepared.invoke("reconcile", str(prepared.spec), "--out", str(prepared.root / "rec"))
+    report = json.loads((prepared.root / "rec" / "reconciliation.json").read_text(encoding="utf-8"))
+    invoice = report["objects"]["invoice"]
+    assert report["balanced"] is True and invoice["loaded"] == 0
+    assert invoice["quarantined"] == invoice["source"] - invoice["filtered"]
+    assert "Balanced." in result.output
+
+
+def test_state_store_is_private_and_holds_no_credential(migrated: MigrationWorkspace) -> None:
+    path = migrated.root / "state.db"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    content = path.read_bytes() + b"".join(p.read_bytes() for p in migrated.root.glob("state.db-*"))
+    for secret in (DEFAULT_API_KEY, DEFAULT_TOKEN):
+        assert secret.encode() not in content

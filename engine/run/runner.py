@@ -43,8 +43,11 @@ from engine.state.store import Run, StateStore
 
 DEFAULT_BATCH_SIZE = 2000
 DEFAULT_OVERLAP = timedelta(minutes=10)
-RECORD_PROBLEM = "(record)"
-ORPHAN = "PARENT_NOT_LOADED"  # the field named when the target reports an error for no field
+RECORD_PROBLEM = "(record)"  # the field named when the target reports an error for no field
+ORPHAN = "PARENT_NOT_LOADED"
+
+Sent = tuple[list[LoadResult], dict[str, str], dict[str, dict[str, Any]]]
+"""A batch's answers, the audit action that stands for each record, and the target's before-images."""
 
 
 @dataclass
@@ -178,18 +181,10 @@ class Runner:
             todo = [r for r in records if not _unchanged(known.get(r.source_id), "content_hash",
                                                          hashes[r.source_id])]
             tally.unchanged += len(records) - len(todo)
-            results, actions, existing = self._send(load_step, 1, todo, omit=deferred,
-                                                    send=lambda batch: self.target.load(load_step, batch,
-                                                                                        omit=deferred))
-            with self.store.transaction():
-                for record, result in zip(todo, results, strict=True):
-                    self._settle(load_step, 1, record, result, actions, existing, tally,
-                                 content=hashes[record.source_id])
-                self.store.add_counts(self.run.id, step.object, 1, tally.as_dict())
-            _add(total, tally)
-            self.progress.advanced(read, tally.as_dict())
-        self.store.add_counts(self.run.id, step.object, 1, {}, done=True)
-        self.progress.finished(step.object, 1, total.as_dict())
+            sent = self._send(load_step, 1, todo, omit=deferred,
+                              send=lambda batch: self.target.load(load_step, batch, omit=deferred))
+            self._commit(load_step, 1, todo, sent, hashes, tally, total, read)
+        self._finish(load_step, 1, total)
 
     def _settle_others(self, cobj: CompiledObject, step: LoadStep, outcomes: Iterable[Outcome],
                        tally: Tally) -> list[TargetRecord]:
@@ -258,24 +253,16 @@ class Runner:
             todo = [r for r in loaded if not _unchanged(known.get(r.source_id), "link_hash",
                                                         hashes[r.source_id])]
             tally.unchanged += len(loaded) - len(todo)
-            results, actions, existing = self._send(
-                load_step, 2, todo, only=fields,
-                send=lambda batch: self.target.update_lookups(load_step, batch, fields))
-            with self.store.transaction():
-                for record, result in zip(todo, results, strict=True):
-                    self._settle(load_step, 2, record, result, actions, existing, tally,
-                                 link=hashes[record.source_id])
-                self.store.add_counts(self.run.id, step.object, 2, tally.as_dict())
-            _add(total, tally)
-            self.progress.advanced(read, tally.as_dict())
-        self.store.add_counts(self.run.id, step.object, 2, {}, done=True)
-        self.progress.finished(step.object, 2, total.as_dict())
+            sent = self._send(load_step, 2, todo, only=fields,
+                              send=lambda batch: self.target.update_lookups(load_step, batch, fields))
+            self._commit(load_step, 2, todo, sent, hashes, tally, total, read)
+        self._finish(load_step, 2, total)
 
     # -- sending -------------------------------------------------------------------------------------
     def _send(self, step: LoadStep, pass_: int, records: list[TargetRecord], *,
               send: Callable[[list[TargetRecord]], list[LoadResult]], omit: Collection[str] = (),
               only: Collection[str] | None = None,
-              ) -> tuple[list[LoadResult], dict[str, str], dict[str, dict[str, Any]]]:
+              ) -> Sent:
         """Write the audit rows ahead, then send; returns the results, standing actions and before-images."""
         if not records:
             return [], {}, {}
@@ -294,6 +281,23 @@ class Runner:
             raise LoadStopped(f"{step.object}: the target answered {len(results)} results for "
                               f"{len(records)} records")
         return results, actions, existing
+
+    def _commit(self, step: LoadStep, pass_: int, records: list[TargetRecord], sent: Sent,
+                hashes: Mapping[str, str], tally: Tally, total: Tally, read: int) -> None:
+        """One transaction: every answer settled, the crosswalk and the counts with them."""
+        results, actions, existing = sent
+        with self.store.transaction():
+            for record, result in zip(records, results, strict=True):
+                digest = hashes[record.source_id]
+                self._settle(step, pass_, record, result, actions, existing, tally,
+                             content=digest if pass_ == 1 else None, link=digest if pass_ == 2 else None)
+            self.store.add_counts(self.run.id, step.object, pass_, tally.as_dict())
+        _add(total, tally)
+        self.progress.advanced(read, tally.as_dict())
+
+    def _finish(self, step: LoadStep, pass_: int, total: Tally) -> None:
+        self.store.add_counts(self.run.id, step.object, pass_, {}, done=True)
+        self.progress.finished(step.object, pass_, total.as_dict())
 
     def _settle(self, step: LoadStep, pass_: int, record: TargetRecord, result: LoadResult,
                 actions: Mapping[str, str], existing: Mapping[str, dict[str, Any]], tally: Tally, *,
