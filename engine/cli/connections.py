@@ -17,6 +17,7 @@ from simple_salesforce.api import Salesforce
 
 from engine.connectors import ClinikoConnector
 from engine.errors import UsageError
+from engine.profiles import Profile, read_profiles, require
 from engine.sandbox.runtime import SANDBOX_USER_AGENT, Sandbox, SandboxOptions
 from engine.workspace import Workspace
 
@@ -33,20 +34,28 @@ class SourceConnection:
     sandbox: Sandbox | None
 
 
-def _real_cliniko() -> SourceConnection:
-    email = os.environ.get(CONTACT_EMAIL, "").strip()
+def _forced_sandbox() -> bool:
+    return bool(os.environ.get("FLITSTACK_FORCE_SANDBOX"))
+
+
+def _real_cliniko(profile: Profile) -> SourceConnection:
+    email = profile.get(CONTACT_EMAIL)
     if not email:
         raise UsageError(f"Cliniko asks every API client to name itself with a contact e-mail: "
-                         f"set {CONTACT_EMAIL} (it goes into the User-Agent header)")
-    connector = ClinikoConnector(os.environ[CLINIKO_KEY], user_agent=f"flitstack ({email})",
-                                 base_url=os.environ.get(CLINIKO_BASE) or None)
-    return SourceConnection(connector, f"Cliniko API: {connector.describe()}", None)
+                         f"set {profile.variable(CONTACT_EMAIL)} (it goes into the User-Agent header)")
+    connector = ClinikoConnector(profile.get(CLINIKO_KEY), user_agent=f"flitstack ({email})",
+                                 base_url=profile.get(CLINIKO_BASE) or None)
+    named = f" ({profile.describe()})" if profile.name else ""
+    return SourceConnection(connector, f"Cliniko API: {connector.describe()}{named}", None)
 
 
 @contextmanager
 def cliniko_source(workspace: Workspace, options: SandboxOptions | None = None) -> Iterator[SourceConnection]:
-    if os.environ.get(CLINIKO_KEY, "").strip() and not os.environ.get("FLITSTACK_FORCE_SANDBOX"):
-        connection = _real_cliniko()
+    profile = read_profiles(workspace.root)["source"]
+    if not _forced_sandbox():
+        require(profile, (CLINIKO_KEY,))
+    if profile.get(CLINIKO_KEY) and not _forced_sandbox():
+        connection = _real_cliniko(profile)
         with connection.connector:
             yield connection
         return
@@ -84,9 +93,13 @@ def _salesforce_client(instance_url: str, token: str, bundle: str | None) -> Sal
 
 @contextmanager
 def salesforce_target(workspace: Workspace) -> Iterator[TargetConnection]:
-    url, token = os.environ.get(SALESFORCE_URL, "").strip(), os.environ.get(SALESFORCE_TOKEN, "").strip()
-    if url and token and not os.environ.get("FLITSTACK_FORCE_SANDBOX"):
-        yield TargetConnection(_salesforce_client(url, token, None), f"Salesforce org at {url}")
+    profile = read_profiles(workspace.root)["target"]
+    if not _forced_sandbox():
+        require(profile, (SALESFORCE_URL, SALESFORCE_TOKEN))
+    url, token = profile.get(SALESFORCE_URL), profile.get(SALESFORCE_TOKEN)
+    if url and token and not _forced_sandbox():
+        named = f" ({profile.describe()})" if profile.name else ""
+        yield TargetConnection(_salesforce_client(url, token, None), f"Salesforce org at {url}{named}")
         return
     workspace.ensure()
     with Sandbox(workspace.sandbox, with_cliniko=False) as sandbox:

@@ -24,6 +24,7 @@ class _LazyGroup(click.Group):
 
     LAZY: ClassVar[dict[str, str]] = {
         "audit": "engine.cli.audit_command:audit",
+        "connections": "engine.cli.connections_command:connections",
         "run": "engine.cli.run_command:run",
         "demo": "engine.cli.demo_command:demo",
         "delta": "engine.cli.run_command:delta",
