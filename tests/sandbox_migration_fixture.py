@@ -89,9 +89,10 @@ def change_source(workspace: MigrationWorkspace) -> SourceChanges:
     return change_clinic(workspace.root / "sandbox")
 
 
-def prepared_workspace(root: Path, *, patients: int = SMALL_CLINIC) -> MigrationWorkspace:
+def prepared_workspace(root: Path, *, patients: int = SMALL_CLINIC,
+                       spec: Path = SALESFORCE_SPEC) -> MigrationWorkspace:
     """Seeded, provisioned and deployed, signed off — not yet migrated."""
-    workspace = MigrationWorkspace(root)
+    workspace = MigrationWorkspace(root, spec)
     workspace.invoke("sandbox", "seed", "--patients", str(patients))
     workspace.invoke("provision", str(workspace.spec), "--out", str(root / "provision"), "--deploy")
     workspace.sign_off()

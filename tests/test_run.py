@@ -7,11 +7,16 @@ import json
 import stat
 from pathlib import Path
 
-from sandbox_migration_fixture import MigrationWorkspace
+from sandbox_migration_fixture import ROOT, MigrationWorkspace, prepared_workspace
 
-from engine.sandbox.cliniko import DEFAULT_API_KEY
-from engine.sandbox.salesforce import DEFAULT_TOKEN
+from engine.sandbox.cliniko import DEFAULT_API_KEY, ClinikoStore
+from engine.sandbox.cliniko.factory import DATABASE_NAME as CLINIKO_DATABASE
+from engine.sandbox.salesforce import DEFAULT_TOKEN, Org
+from engine.sandbox.salesforce.factory import DATABASE_NAME
 from engine.sandbox.salesforce.metadata import custom_field
+from engine.sandbox.salesforce.users import DEFAULT_USERS, UserSeed
+
+ACME_OVERLAY = ROOT / "specs" / "examples" / "acme-physio.yaml"
 
 
 def test_run_loads_every_object_and_accounts_for_every_record(migrated: MigrationWorkspace) -> None:
@@ -96,3 +101,34 @@ def test_state_store_is_private_and_holds_no_credential(migrated: MigrationWorks
     content = path.read_bytes() + b"".join(p.read_bytes() for p in migrated.root.glob("state.db-*"))
     for secret in (DEFAULT_API_KEY, DEFAULT_TOKEN):
         assert secret.encode() not in content
+
+
+def test_owners_matched_by_email_and_the_spec_fallback_owns_the_rest(tmp_path: Path) -> None:
+    workspace = prepared_workspace(tmp_path / "acme", spec=ACME_OVERLAY)
+    with workspace.org() as org:  # the overlay's owners.fallback
+        fallback = org.query("SELECT Id FROM User WHERE Email = 'manager@clinic.example'").records[0]["Id"]
+    email = _first_practitioner_email(workspace)
+    # The practice's org has a user for its first practitioner only.
+    with Org(workspace.root / "sandbox" / "salesforce" / DATABASE_NAME,
+             users=[*DEFAULT_USERS, UserSeed("first.practitioner@flitstack.sandbox", email, "First", "One")]) as org:
+        [user] = [u for u in org.records("User") if u.fields.get("Email") == email]
+    workspace.invoke("run", str(workspace.spec))
+    snapshot = workspace.snapshot("Practitioner__c", "Appointment__c")
+    matched = [p for p in snapshot["Practitioner__c"].values() if p.get("Email__c") == email]
+    assert [p["User__c"] for p in matched] == [user.id] and matched[0]["OwnerId"] == user.id
+    others = [p for p in snapshot["Practitioner__c"].values() if p.get("Email__c") != email]
+    assert others and all(p["OwnerId"] == fallback and not p.get("User__c") for p in others)  # the fallback
+    by_practitioner = {p_id: p for p_id, p in snapshot["Practitioner__c"].items()}
+    for appointment in snapshot["Appointment__c"].values():
+        practitioner = by_practitioner[appointment["Practitioner__c"]]
+        assert appointment["OwnerId"] == practitioner["OwnerId"]
+    rows = (workspace.root / "reports" / "unresolved_owners.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + len(others)
+
+
+def _first_practitioner_email(workspace: MigrationWorkspace) -> str:
+    with ClinikoStore(workspace.root / "sandbox" / "cliniko" / CLINIKO_DATABASE) as store:
+        practitioner = store.select("practitioners", limit=1)[0]
+        user = store.get("users", practitioner["user_id"])
+    assert user is not None
+    return str(user["email"])
