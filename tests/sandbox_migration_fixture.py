@@ -7,6 +7,9 @@ Salesforce sandbox org's records directly (for snapshots), between commands.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,14 +92,26 @@ def change_source(workspace: MigrationWorkspace) -> SourceChanges:
     return change_clinic(workspace.root / "sandbox")
 
 
+_TEMPLATES: dict[tuple[int, Path], Path] = {}
+
+
 def prepared_workspace(root: Path, *, patients: int = SMALL_CLINIC,
                        spec: Path = SALESFORCE_SPEC) -> MigrationWorkspace:
-    """Seeded, provisioned and deployed, signed off — not yet migrated."""
-    workspace = MigrationWorkspace(root, spec)
-    workspace.invoke("sandbox", "seed", "--patients", str(patients))
-    workspace.invoke("provision", str(workspace.spec), "--out", str(root / "provision"), "--deploy")
-    workspace.sign_off()
-    return workspace
+    """Seeded, provisioned and deployed, signed off — not yet migrated.
+
+    The first workspace of each (size, spec) is made through the CLI; later ones are copies of it,
+    which saves the seeding and the deployment per test (the workspace is closed between commands)."""
+    key = (patients, spec)
+    if key not in _TEMPLATES:
+        template = Path(tempfile.mkdtemp(prefix="flitstack-template-"))
+        atexit.register(shutil.rmtree, template, True)
+        workspace = MigrationWorkspace(template / "workspace", spec)
+        workspace.invoke("sandbox", "seed", "--patients", str(patients))
+        workspace.invoke("provision", str(spec), "--out", str(template / "provision"), "--deploy")
+        workspace.sign_off()
+        _TEMPLATES[key] = workspace.root
+    shutil.copytree(_TEMPLATES[key], root)
+    return MigrationWorkspace(root, spec)
 
 
 @pytest.fixture()
