@@ -532,10 +532,3 @@ def test_invalid_provisioning_is_a_located_error(tmp_path: Path, monkeypatch: py
     assert "hint:" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
-
-
-def test_unsupported_target_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_provision(ROOT / "specs" / "cliniko-to-dynamics365.yaml", tmp_path / "out")
-    assert result.exit_code == 2
-    assert "provisioning for dynamics365 is not written yet" in result.output
-    assert not (tmp_path / "out").exists()
