@@ -1,9 +1,10 @@
 """Benchmark: does `flitstack run` stream? Peak memory of a full run at two clinic sizes, side by side.
 
-Each size gets its own workspace (seeded clinic, package deployed, signed off), then
-`flitstack run` runs in a fresh process — the sandbox's emulators in that process
-too, as on a user's machine — and its peak resident memory (ru_maxrss) and wall
-time are read when it exits. A streaming run grows far less than the data: the
+Each size gets its own workspace (seeded clinic, package deployed, signed off). The
+sandbox then runs in its own process (`flitstack sandbox serve`), and `flitstack run`
+in another, pointed at it by the variables `serve` prints — as it would be pointed at
+Cliniko and Salesforce — so the peak resident memory (ru_maxrss) read when it exits
+is the engine's alone. A streaming run grows far less than the data: the
 last line is `ratio: X` = (peak RSS of the large run ÷ peak RSS of the small run)
 next to the records ratio it should be compared with.
 
@@ -44,16 +45,39 @@ def _prepare(workspace: Path, patients: int) -> None:
         store.add_signoff("bench", loaded.spec.name, loaded.content_hash, None, None, "bench")
 
 
+def _serve(workspace: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """The workspace's sandbox in its own process, and the variables that point clients at it."""
+    env = {**os.environ, "FLITSTACK_WORKSPACE": str(workspace)}
+    env.pop("CLINIKO_API_KEY", None)
+    command = [sys.executable, "-m", "engine.cli", "sandbox", "serve", "--rate-limit", "60000"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+    exports: dict[str, str] = {}
+    assert server.stdout is not None
+    for line in server.stdout:
+        if line.strip().startswith("export "):
+            name, _, value = line.strip().removeprefix("export ").partition("=")
+            exports[name] = value
+        if line.startswith("Serving until interrupted"):
+            return server, exports
+    raise SystemExit(f"flitstack sandbox serve exited {server.wait()} before serving")
+
+
 def _measure(workspace: Path) -> tuple[float, int, int]:
     """(seconds, peak RSS in KiB, records read) of one `flitstack run` in a child process."""
-    env = {**os.environ, "FLITSTACK_WORKSPACE": str(workspace), "FLITSTACK_SANDBOX_RATE_LIMIT": "60000",
-           "FLITSTACK_FORCE_SANDBOX": "1"}
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(SPEC)], cwd=ROOT, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)  # this child's own usage, not every child's maximum
-    child.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - started
+    server, exports = _serve(workspace)
+    try:
+        env = {**os.environ, **exports, "FLITSTACK_WORKSPACE": str(workspace),
+               "FLITSTACK_CONTACT_EMAIL": "bench@flitstack.example"}
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(SPEC)], cwd=ROOT, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own usage, not every child's maximum
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
     if child.returncode != 0:
         raise SystemExit(f"flitstack run exited {child.returncode} in {workspace}")
     peak = usage.ru_maxrss

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.compile.expressions import expression_getter
-from engine.compile.joins import JoinIndex
+from engine.compile.joins import JoinIndex, fields_used
 from engine.compile.plan import Plan
 from engine.compile.record import CompiledObject, compile_rule
 from engine.extract.normalise import complete_record
@@ -24,7 +24,8 @@ class CompiledSpec:
 
     def join_indexes(self, object_name: str) -> dict[str, JoinIndex]:
         """Empty indexes for an object's joins, to be filled from the joined resources."""
-        return {name: JoinIndex(join) for name, join in self.objects[object_name].spec.joins.items()}
+        obj = self.objects[object_name].spec
+        return {name: JoinIndex(join, fields_used(obj, name)) for name, join in obj.joins.items()}
 
 
 def compile_spec(loaded: LoadedSpec) -> CompiledSpec:
