@@ -41,7 +41,7 @@ from engine.run.owners import OwnerAssigner
 from engine.run.progress import Progress, Silent
 from engine.state.store import Run, StateStore
 
-DEFAULT_BATCH_SIZE = 2000
+DEFAULT_BATCH_SIZE = 5000  # above the target's bulk threshold, so large objects go through Bulk API 2.0
 DEFAULT_OVERLAP = timedelta(minutes=10)
 RECORD_PROBLEM = "(record)"  # the field named when the target reports an error for no field
 ORPHAN = "PARENT_NOT_LOADED"
