@@ -4,6 +4,10 @@ as deployable artifacts, plus the field sheet an admin reviews first.
     plan.py              spec → platform-neutral plan (objects, fields, the rules that write them)
     salesforce_rules.py  what Salesforce refuses (API names, sizes), as located spec errors
     salesforce.py        plan → Salesforce metadata (SFDX source + Metadata API zip)
+    deploy_salesforce.py the package deployed to an org through the Metadata API (`--deploy`)
+    dataverse_rules.py   what Dataverse refuses (prefixes, sizes, option ranges, the table cap)
+    dataverse_columns.py one column's Web API definition by abstract type
+    dataverse.py         plan → Dataverse Web API metadata requests and their manifest
     templates.py         the target's Jinja templates (targets/<platform>/templates/)
     field_sheet.py       plan → field-sheet.xlsx / .csv / .md
     files.py             reproducible zips and output folders
