@@ -176,3 +176,17 @@ def test_created_definitions_survive_a_restart(tmp_path: Path, dv_tls: SandboxTL
     finally:
         server.stop()
         env.close()
+
+
+def test_a_key_added_to_a_table_with_rows_finds_them(api: httpx.Client) -> None:
+    column_body = column("String", "fs_LegacyCode", MaxLength=20)
+    assert api.post("EntityDefinitions(LogicalName='account')/Attributes", json=column_body).status_code == 204
+    before = api.post("accounts", json={"name": "Before Key", "fs_legacycode": "LEG-1"})
+    key = {"SchemaName": "fs_legacy_key", "KeyAttributes": ["fs_legacycode"]}
+    assert api.post("EntityDefinitions(LogicalName='account')/Keys", json=key).status_code == 204
+    for _ in range(2):
+        api.get("EntityDefinitions(LogicalName='account')/Keys")
+    updated = api.patch("accounts(fs_legacycode='leg-1')", json={"telephone1": "1"},
+                        headers={"Prefer": "return=representation"})
+    assert updated.status_code == 200  # found case-insensitively: no second account
+    assert before.headers["OData-EntityId"].endswith(f"({updated.json()['accountid']})")

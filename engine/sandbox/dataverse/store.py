@@ -14,7 +14,8 @@ value, which then holds the real insert time — on create only, ref §7),
 modifiedon, versionnumber (the ETag), owner (the caller; a disabled user
 cannot own rows), the open state, and computed columns (contact.fullname,
 annotation isdocument/filesize, opportunity product amounts, task duration).
-Alternate keys that are Active are unique (412 on a duplicate).
+Alternate keys that are Active are unique (412 on a duplicate); keyindex.py
+keeps their values so key lookups need no scan.
 
 Thread safety: one connection, one re-entrant lock; a transaction holds the
 lock, so a change set never interleaves with another request.
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from engine.sandbox.dataverse import rules, seed
+from engine.sandbox.dataverse import keyindex, rules, seed
 from engine.sandbox.dataverse.errors import (
     DUPLICATE_RECORD,
     FILE_TOO_BIG,
@@ -43,7 +44,7 @@ from engine.sandbox.dataverse.errors import (
     invalid_argument,
     key_row_missing,
 )
-from engine.sandbox.dataverse.model import Table
+from engine.sandbox.dataverse.model import Key, Table
 from engine.sandbox.dataverse.odata import parse_key
 from engine.sandbox.dataverse.schema import Schema
 from engine.sandbox.dataverse.values import convert, new_guid, now_text, parse_datetime, parse_guid
@@ -77,7 +78,7 @@ class Environment:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + keyindex.SCHEMA)
         saved = [(k, json.loads(b)) for k, b in
                  self._db.execute("SELECT kind, body FROM customizations ORDER BY seq").fetchall()]
         self.schema = Schema(saved, self._save_customization, lambda: self.clock(), key_delay)
@@ -115,6 +116,10 @@ class Environment:
         with self._lock:
             self._db.execute("INSERT INTO customizations (kind, body) VALUES (?, ?)",
                              (kind, json.dumps(body)))
+            if kind == "key":  # build the new key's index from the rows already there
+                table = self.schema.table(body["_table"])
+                key = table.keys[str(body["SchemaName"]).lower()]
+                keyindex.index(self._db, table, self.rows(table.logical_name), [key])
 
     def _setting(self, key: str) -> str | None:
         with self._lock:
@@ -178,29 +183,22 @@ class Environment:
                 raise invalid_argument(f"The alternate key '{defined.schema_name}' of {table} is "
                                        f"{status}: its index is not built yet (poll EntityKeyIndexStatus "
                                        "until Active).")
-            values = {columns[k]: v for k, v in key.items()}
-            return self._match_key(meta, values)
+            return self._match_key(meta, defined, {columns[k]: v for k, v in key.items()})
         raise invalid_argument(f"The key in the request URI is not valid for resource "
                                f"'Microsoft.Dynamics.CRM.{table}'. Ensure that the names and number of key "
                                "properties match the declared or alternate key properties for the resource.")
 
-    def _match_key(self, meta: Table, values: Mapping[str, Any]) -> str | None:
-        clauses, params = [], []
+    def _match_key(self, meta: Table, key: Key, values: Mapping[str, Any]) -> str | None:
+        """The row whose `key` columns hold `values` (URL literals, by column name)."""
+        stored = {}
         for column, value in values.items():
             attribute = meta.attributes[column]
-            stored = (parse_guid(str(value)) if attribute.is_lookup
-                      else convert(meta.logical_name, attribute, value))
-            path = f'$."{attribute.value_name}"'
-            if isinstance(stored, str):
-                clauses.append("lower(json_extract(body, ?)) = lower(?)")
-            else:
-                clauses.append("json_extract(body, ?) = ?")
-            params += [path, stored]
+            stored[attribute.value_name] = (parse_guid(str(value)) if attribute.is_lookup
+                                            else convert(meta.logical_name, attribute, value))
+        text = keyindex.key_text(meta, key, stored)
         with self._lock:
-            where = " AND ".join(clauses)
-            hit = self._db.execute(f"SELECT id FROM rows WHERE entity = ? AND {where} LIMIT 1",
-                                   (meta.logical_name, *params)).fetchone()
-        return str(hit[0]) if hit else None
+            found = keyindex.lookup(self._db, meta.logical_name, key, text) if text is not None else []
+        return found[0] if found else None
 
     def resolve_reference(self, reference: str, refs: Mapping[str, tuple[str, str]] | None = None
                           ) -> tuple[str, str | None, Mapping[str, Any]]:
@@ -273,12 +271,14 @@ class Environment:
             with self._lock:
                 self._db.execute("UPDATE rows SET version = ?, body = ? WHERE entity = ? AND id = ?",
                                  (row["versionnumber"], json.dumps(row), table, row_id))
+                keyindex.index(self._db, meta, [row])
             return row
 
     def delete(self, table: str, row_id: str) -> None:
         self.schema.table(table)
         with self._lock:
             gone = self._db.execute("DELETE FROM rows WHERE entity = ? AND id = ?", (table, row_id.lower()))
+            keyindex.forget(self._db, table, row_id.lower())
         if gone.rowcount == 0:
             raise does_not_exist(table, row_id)
 
@@ -335,6 +335,7 @@ class Environment:
         with self._lock:
             self._db.execute("INSERT INTO rows (entity, id, version, body) VALUES (?, ?, ?, ?)",
                              (table, row[meta.primary_id], row["versionnumber"], json.dumps(row)))
+            keyindex.index(self._db, meta, [row])
         return row
 
     def _defaults(self, meta: Table, values: Row, caller: str) -> Row:
@@ -365,11 +366,12 @@ class Environment:
         for name, key in meta.keys.items():
             if self.schema.key_status(meta.logical_name, name, reading=False) != "Active":
                 continue
-            values = {c: row.get(meta.attributes[c].value_name) for c in key.attributes}
-            if any(v is None for v in values.values()):
+            text = keyindex.key_text(meta, key, row)
+            if text is None:
                 continue
-            found = self._match_key(meta, values)
-            if found is not None and found != row.get(meta.primary_id):
+            with self._lock:
+                holders = keyindex.lookup(self._db, meta.logical_name, key, text)
+            if set(holders) - {row.get(meta.primary_id)}:
                 raise duplicate_key()
 
     def _computed(self, meta: Table, row: Row) -> None:
