@@ -303,3 +303,16 @@ def test_rows_definitions_and_tokens_survive_a_restart(tmp_path: Path, dv_tls: S
     finally:
         server.stop()
         env.close()
+
+
+def test_the_package_exports_the_factory_and_constants_a_loader_needs() -> None:
+    import inspect
+
+    import engine.sandbox.dataverse as dataverse
+
+    assert {"start_dataverse_sandbox", "TENANT_ID", "CLIENT_ID", "CLIENT_SECRET", "web_api_url",
+            "Environment", "DataverseApp"} <= set(dataverse.__all__)
+    assert all(hasattr(dataverse, name) for name in dataverse.__all__)
+    parameters = inspect.signature(dataverse.start_dataverse_sandbox).parameters
+    assert {"tls", "port", "faults", "requests_per_window", "window_seconds"} <= set(parameters)
+    assert dataverse.web_api_url("https://127.0.0.1:1") == "https://127.0.0.1:1/api/data/v9.2/"

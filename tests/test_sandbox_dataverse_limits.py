@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from sandbox_dataverse_fixture import (  # noqa: F401 - dataverse_tls serves as `dv_tls`
     client,
     dataverse_tls,
+    provision,
     sign_in,
     start,
 )
@@ -37,6 +39,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory, dv_tls: SandboxTLS,
     env: Environment
     server, env = start(tmp_path_factory.mktemp("dvl"), dv_tls)
     with client(server, dv_tls, sign_in(server, dv_tls)["access_token"]) as http:
+        provision(http)
         yield server, http
     server.stop()
     env.close()
@@ -163,3 +166,15 @@ def test_every_call_is_counted(sandbox: tuple[EmulatorServer, httpx.Client]) -> 
     api.get("contacts", params={"$select": "nosuch"})
     assert app.calls["GET contacts"] == before + 2
     assert server.stats.requests == requests + 2
+
+
+def test_parallel_upserts_by_key_make_one_row_per_key(api: httpx.Client) -> None:
+    def work(worker: int) -> list[int]:
+        return [api.patch(f"contacts(fs_clinikoid='par-{n}')", json={"lastname": f"W{worker}"}).status_code
+                for n in range(20)]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = [c for result in pool.map(work, range(6)) for c in result]
+    assert set(codes) == {204}
+    rows = api.get("contacts", params={"$filter": "startswith(fs_clinikoid, 'par-')"}).json()["value"]
+    assert len(rows) == 20

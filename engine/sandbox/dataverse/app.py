@@ -32,7 +32,6 @@ from urllib.parse import unquote
 
 from engine.sandbox.dataverse.auth import Directory
 from engine.sandbox.dataverse.errors import (
-    ERROR_CONTENT_TYPE,
     DataverseError,
     invalid_argument,
     resource_not_found,
@@ -210,5 +209,3 @@ def require_int(call: Call, name: str) -> int | None:
         raise invalid_argument(f"{name} must not be negative.")
     return value
 
-
-__all__ = ["ERROR_CONTENT_TYPE", "Call", "DataverseApp", "Route", "json_response", "no_content"]

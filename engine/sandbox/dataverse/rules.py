@@ -75,7 +75,7 @@ def prepare(table: Table, body: Any, *, creating: bool, resolve: Resolve) -> dic
     return out
 
 
-def apply_state(table: Table, current: dict[str, Any], values: dict[str, Any], *, creating: bool) -> None:
+def apply_state(table: Table, values: dict[str, Any], *, creating: bool) -> None:
     """Pair statecode with statuscode (a default status for a bare state; the state of a bare status),
     refuse a pair that does not belong together, and create rows open."""
     if not table.state_status:

@@ -242,7 +242,7 @@ class Environment:
             row_id = values.pop(meta.primary_id, None) or new_guid()
             for column, value in self._key_values(meta, key or {}).items():
                 values.setdefault(column, value)  # an upsert's URL key fills what the body left out
-            rules.apply_state(meta, {}, values, creating=True)
+            rules.apply_state(meta, values, creating=True)
             row = self._defaults(meta, values, caller or self.caller_id)
             row[meta.primary_id] = row_id
             self._check_required(meta, row)
@@ -262,7 +262,7 @@ class Environment:
             for column in key or {}:  # the URL key wins over key columns in the body
                 values.pop(column, None)
             rules.check_closed(meta, current, values)
-            rules.apply_state(meta, current, values, creating=False)
+            rules.apply_state(meta, values, creating=False)
             row = {**current, **values, "_modifiedby_value": caller or self.caller_id}
             self._check_required(meta, row)
             self._computed(meta, row)
