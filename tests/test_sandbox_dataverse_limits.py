@@ -19,7 +19,7 @@ from sandbox_dataverse_fixture import (  # noqa: F401 - dataverse_tls serves as 
     start,
 )
 
-from engine.sandbox.dataverse import DEFAULT_PRICE_LEVEL_ID, DataverseApp, Environment
+from engine.sandbox.dataverse import BASE_CURRENCY_ID, DEFAULT_PRICE_LEVEL_ID, DataverseApp, Environment
 from engine.sandbox.server import EmulatorServer, FaultPlan
 from engine.sandbox.tls import SandboxTLS
 
@@ -100,6 +100,8 @@ def test_an_opportunity_with_catalog_and_write_in_lines(api: httpx.Client) -> No
     assert (amounts["baseamount"], amounts["extendedamount"]) == (120.0, 115.0)
     orphan = api.post("opportunityproducts", json={"isproductoverridden": True, "productdescription": "X"})
     assert orphan.status_code == 400 and "opportunityid" in orphan.json()["error"]["message"]
+    currency = api.get(f"opportunities({opportunity})", params={"$select": "_transactioncurrencyid_value"})
+    assert currency.json()["_transactioncurrencyid_value"] == BASE_CURRENCY_ID  # the base currency by default
     product = new_id(api.post("products", json={"name": "Brace", "productnumber": "B-1"}))
     assert api.get(f"products({product})").json()["statecode"] == 2  # new products are Draft
 

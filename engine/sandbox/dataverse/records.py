@@ -143,10 +143,11 @@ def query(call: Call) -> Response:
     check = _checker(table)
     select = _select(call, table)
     rows = call.env.rows(table.logical_name)
-    if (text := call.param("$filter")) is not None:
-        predicate = parse_filter(text, check)
+    filter_text, order_text = call.param("$filter"), call.param("$orderby")
+    if filter_text is not None:
+        predicate = parse_filter(filter_text, check)
         rows = [r for r in rows if predicate(r)]
-    order = parse_orderby(text, check) if (text := call.param("$orderby")) else []
+    order = parse_orderby(order_text, check) if order_text else []
     rows.sort(key=lambda r: str(r.get(table.primary_id)))
     for name, descending in reversed(order):
         rows.sort(key=lambda r, n=name: _sort_key(r.get(n)), reverse=descending)  # type: ignore[misc]

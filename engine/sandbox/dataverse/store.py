@@ -12,7 +12,7 @@ referenced table beside them). On create the platform's columns are filled:
 the primary id (a client may supply it), createdon (or `overriddencreatedon`'s
 value, which then holds the real insert time — on create only, ref §7),
 modifiedon, versionnumber (the ETag), owner (the caller; a disabled user
-cannot own rows), the open state, and computed columns (contact.fullname,
+cannot own rows), the base currency, the open state, and computed columns (contact.fullname,
 annotation isdocument/filesize, opportunity product amounts, task duration).
 Alternate keys that are Active are unique (412 on a duplicate); keyindex.py
 keeps their values so key lookups need no scan.
@@ -349,6 +349,9 @@ class Environment:
             if row.get("_ownerid_value") is None:
                 row["_ownerid_value"], row["_ownerid_value" + LOOKUP_TABLE] = caller, "systemuser"
             row["_owningbusinessunit_value"] = seed.BUSINESS_UNIT_ID
+        currency = "_transactioncurrencyid_value"
+        if "transactioncurrencyid" in meta.attributes and row.get(currency) is None:
+            row[currency], row[currency + LOOKUP_TABLE] = seed.BASE_CURRENCY_ID, "transactioncurrency"
         opened = rules.open_state(meta)
         if opened is not None and row.get("statecode") is None:
             row["statecode"], row["statuscode"] = opened
