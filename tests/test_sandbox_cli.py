@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import httpx
+import msal
+import requests
 from click.testing import CliRunner
 
 from engine.cli.main import main
@@ -55,6 +57,20 @@ def test_serve_prints_the_variables_that_point_any_client_at_it(tmp_path: Path) 
         versions = httpx.get(exports["SALESFORCE_INSTANCE_URL"] + "/services/data",
                              verify=ssl.create_default_context(cafile=exports["SSL_CERT_FILE"]))
         assert versions.status_code == 200 and versions.json()[-1]["version"] == "62.0"
+        # Dataverse: msal signs in with the printed app registration, and the Web API answers.
+        session = requests.Session()
+        session.trust_env = False  # requests lets the shell's REQUESTS_CA_BUNDLE override `verify`
+        session.verify = exports["SSL_CERT_FILE"]
+        app = msal.ConfidentialClientApplication(
+            exports["DATAVERSE_CLIENT_ID"], client_credential=exports["DATAVERSE_CLIENT_SECRET"],
+            authority=f"{exports['DATAVERSE_AUTHORITY_HOST']}/{exports['DATAVERSE_TENANT_ID']}",
+            instance_discovery=False, http_client=session)
+        token = app.acquire_token_for_client(scopes=[f"{exports['DATAVERSE_URL']}/.default"])
+        assert "access_token" in token, token
+        who = httpx.get(f"{exports['DATAVERSE_URL']}/api/data/v9.2/WhoAmI",
+                        headers={"Authorization": f"Bearer {token['access_token']}"},
+                        verify=ssl.create_default_context(cafile=exports["SSL_CERT_FILE"]))
+        assert who.status_code == 200 and who.json()["UserId"]
     finally:
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=20)

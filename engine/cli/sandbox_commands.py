@@ -48,20 +48,24 @@ def seed(patients: int, seed_value: int, workspace: Path | None) -> None:
               help="Port for the Cliniko emulator (default: any free port).")
 @click.option("--salesforce-port", type=click.IntRange(min=0, max=65535), default=0,
               help="Port for the Salesforce emulator (default: any free port).")
+@click.option("--dataverse-port", type=click.IntRange(min=0, max=65535), default=0,
+              help="Port for the Dataverse emulator (default: any free port).")
 @click.option("--rate-limit", type=click.IntRange(min=1), default=200, show_default=True,
               help="Cliniko requests per minute per user before 429.")
 @WORKSPACE_OPTION
-def serve(cliniko_port: int, salesforce_port: int, rate_limit: int, workspace: Path | None) -> None:
+def serve(cliniko_port: int, salesforce_port: int, dataverse_port: int, rate_limit: int,
+          workspace: Path | None) -> None:
     """Run the sandbox in the foreground; print its URLs and the variables that point clients at it."""
     ws = workspace_of(workspace).ensure()
     options = SandboxOptions(cliniko_port=cliniko_port, cliniko_requests_per_minute=rate_limit,
-                             salesforce_port=salesforce_port)
-    with Sandbox(ws.sandbox, options) as running:
+                             salesforce_port=salesforce_port, dataverse_port=dataverse_port)
+    with Sandbox(ws.sandbox, options, with_dataverse=True) as running:
         if running.seeded_now:
             click.echo("The sandbox was empty: seeded a default clinic "
                        "(`flitstack sandbox seed` makes another).")
         click.echo(running.describe_cliniko())
         click.echo(running.describe_salesforce())
+        click.echo(running.describe_dataverse())
         click.echo("Point the connectors (and any other client) at it with:")
         for name, value in running.environment().items():
             click.echo(f"  export {name}={value}")

@@ -17,6 +17,11 @@ from typing import Any
 from engine.errors import UsageError
 from engine.sandbox.cliniko import DEFAULT_API_KEY, ClinikoStore, api_base_url, start_cliniko_sandbox
 from engine.sandbox.cliniko.factory import DATABASE_NAME
+from engine.sandbox.dataverse import CLIENT_ID as DATAVERSE_CLIENT
+from engine.sandbox.dataverse import CLIENT_SECRET as DATAVERSE_SECRET
+from engine.sandbox.dataverse import TENANT_ID as DATAVERSE_TENANT
+from engine.sandbox.dataverse import Environment as DataverseEnvironment
+from engine.sandbox.dataverse import start_dataverse_sandbox
 from engine.sandbox.generator import Manifest, generate_clinic
 from engine.sandbox.salesforce import DEFAULT_TOKEN, Org, start_salesforce_sandbox
 from engine.sandbox.salesforce.org import DEFAULT_DAILY_API_LIMIT
@@ -56,9 +61,9 @@ def faults_from_environment(system: str) -> FaultPlan | None:
         if name.strip() == "seed" and body.strip().isdigit():
             seed = int(body)
             continue
-        if name.strip() not in ("cliniko", "salesforce"):
+        if name.strip() not in ("cliniko", "salesforce", "dataverse"):
             raise UsageError(f"{FAULTS_VARIABLE}: unknown system {name.strip()!r} in {part!r} "
-                             "(cliniko, salesforce or seed)")
+                             "(cliniko, salesforce, dataverse or seed)")
         for item in filter(None, (i.strip() for i in body.split(","))):
             kind, _, rate = item.partition(":")
             try:
@@ -92,6 +97,8 @@ class SandboxOptions:
     salesforce_faults: FaultPlan | None = field(default_factory=lambda: faults_from_environment("salesforce"))
     salesforce_daily_api_limit: int = field(default_factory=_daily_limit_from_environment)
     salesforce_users: tuple[UserSeed, ...] | None = None  # None: the org's default users
+    dataverse_port: int = 0
+    dataverse_faults: FaultPlan | None = field(default_factory=lambda: faults_from_environment("dataverse"))
 
 
 def _cliniko_folder(folder: Path) -> Path:
@@ -133,9 +140,12 @@ class Sandbox:
     cliniko_store: ClinikoStore | None = None
     salesforce: EmulatorServer | None = None
     salesforce_org: Org | None = None
+    dataverse: EmulatorServer | None = None
+    dataverse_environment: DataverseEnvironment | None = None
     seeded_now: bool = False
     with_cliniko: bool = True
     with_salesforce: bool = True
+    with_dataverse: bool = False
 
     def start(self) -> Sandbox:
         self.tls = ensure_tls(self.folder / "tls")
@@ -152,12 +162,18 @@ class Sandbox:
                 self.folder / "salesforce", tls=self.tls, port=self.options.salesforce_port,
                 faults=self.options.salesforce_faults, users=self.options.salesforce_users,
                 daily_api_limit=self.options.salesforce_daily_api_limit)
+        if self.with_dataverse:
+            self.dataverse, self.dataverse_environment = start_dataverse_sandbox(
+                self.folder / "dataverse", tls=self.tls, port=self.options.dataverse_port,
+                faults=self.options.dataverse_faults)
         return self
 
     def stop(self) -> None:
-        for server in (self.cliniko, self.salesforce):
+        for server in (self.cliniko, self.salesforce, self.dataverse):
             if server is not None:
                 server.stop()
+        if self.dataverse_environment is not None:
+            self.dataverse_environment.close()
         if self.cliniko_store is not None:
             self.cliniko_store.close()
         if self.salesforce_org is not None:
@@ -193,6 +209,18 @@ class Sandbox:
         assert self.salesforce is not None
         return f"Salesforce sandbox org at {self.salesforce.base_url}"
 
+    def describe_dataverse(self) -> str:
+        assert self.dataverse is not None
+        return f"Dataverse sandbox environment at {self.dataverse.base_url}"
+
+    @property
+    def dataverse_credentials(self) -> dict[str, str]:
+        """What a client signs in with: the sandbox's own tenant, app registration and secret."""
+        assert self.dataverse is not None
+        return {"DATAVERSE_URL": self.dataverse.base_url, "DATAVERSE_TENANT_ID": DATAVERSE_TENANT,
+                "DATAVERSE_CLIENT_ID": DATAVERSE_CLIENT, "DATAVERSE_CLIENT_SECRET": DATAVERSE_SECRET,
+                "DATAVERSE_AUTHORITY_HOST": self.dataverse.base_url}
+
     def environment(self) -> dict[str, str]:
         """Variables that point the connectors, and any other client, at this sandbox."""
         assert self.tls is not None
@@ -203,4 +231,6 @@ class Sandbox:
         if self.salesforce is not None:
             variables.update({"SALESFORCE_INSTANCE_URL": self.salesforce.base_url,
                               "SALESFORCE_ACCESS_TOKEN": self.salesforce_token})
+        if self.dataverse is not None:
+            variables.update(self.dataverse_credentials)
         return {**variables, **self.tls.client_environment()}
