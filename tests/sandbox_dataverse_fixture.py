@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,16 @@ def dataverse_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxT
 
 def start(folder: Path, tls: SandboxTLS, **options: Any) -> tuple[EmulatorServer, Environment]:
     return start_dataverse_sandbox(folder, tls=tls, **options)
+
+
+@contextmanager
+def provisioned(folder: Path, tls: SandboxTLS, **options: Any) -> Iterator[tuple[EmulatorServer, httpx.Client]]:
+    """A running sandbox with the test tables provisioned, and a signed-in client."""
+    server, env = start(folder, tls, **options)
+    try:
+        with client(server, tls, sign_in(server, tls)["access_token"]) as http:
+            provision(http)
+            yield server, http
+    finally:
+        server.stop()
+        env.close()

@@ -15,11 +15,12 @@ from sandbox_dataverse_fixture import (  # noqa: F401 - dataverse_tls serves as 
     client,
     dataverse_tls,
     provision,
+    provisioned,
     sign_in,
     start,
 )
 
-from engine.sandbox.dataverse import DataverseApp, Environment
+from engine.sandbox.dataverse import DataverseApp
 from engine.sandbox.server import EmulatorServer
 from engine.sandbox.tls import SandboxTLS
 
@@ -29,14 +30,8 @@ Request = tuple[str, str, dict[str, Any] | None]  # method, URL, JSON body
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory, dv_tls: SandboxTLS,
             ) -> Iterator[tuple[EmulatorServer, httpx.Client]]:
-    server: EmulatorServer
-    env: Environment
-    server, env = start(tmp_path_factory.mktemp("dvb"), dv_tls)
-    with client(server, dv_tls, sign_in(server, dv_tls)["access_token"]) as http:
-        provision(http)
-        yield server, http
-    server.stop()
-    env.close()
+    with provisioned(tmp_path_factory.mktemp("dvb"), dv_tls) as running:
+        yield running
 
 
 @pytest.fixture()

@@ -15,11 +15,12 @@ from sandbox_dataverse_fixture import (  # noqa: F401 - dataverse_tls serves as 
     client,
     dataverse_tls,
     provision,
+    provisioned,
     sign_in,
     start,
 )
 
-from engine.sandbox.dataverse import BASE_CURRENCY_ID, DEFAULT_PRICE_LEVEL_ID, DataverseApp, Environment
+from engine.sandbox.dataverse import BASE_CURRENCY_ID, DEFAULT_PRICE_LEVEL_ID, DataverseApp
 from engine.sandbox.server import EmulatorServer, FaultPlan
 from engine.sandbox.tls import SandboxTLS
 
@@ -35,14 +36,8 @@ class Clock:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory, dv_tls: SandboxTLS,
             ) -> Iterator[tuple[EmulatorServer, httpx.Client]]:
-    server: EmulatorServer
-    env: Environment
-    server, env = start(tmp_path_factory.mktemp("dvl"), dv_tls)
-    with client(server, dv_tls, sign_in(server, dv_tls)["access_token"]) as http:
-        provision(http)
-        yield server, http
-    server.stop()
-    env.close()
+    with provisioned(tmp_path_factory.mktemp("dvl"), dv_tls) as running:
+        yield running
 
 
 @pytest.fixture()
