@@ -339,6 +339,29 @@ def test_tasks_are_created_open_then_closed_and_a_rerun_does_not_fail_on_a_close
     assert rows["9001"]["_regardingobjectid_value"] == by_key(sandbox.env, "contact")["5001"]["contactid"]
 
 
+def test_a_closed_task_is_restored_to_its_before_image_and_state(sandbox: Sandbox, compiled: CompiledSpec) -> None:
+    target = sandbox.target(compiled)
+    seed_patient(target)
+    [task] = target.load(APPOINTMENT, [appointment("9001", 0, 2, description="Booked online")])
+    fields = ["subject", "description", "statecode", "statuscode", "regardingobjectid"]
+    before = target.find(APPOINTMENT, ["9001"], fields)["9001"]
+    assert (before["statecode"], before["description"]) == (0, "Booked online")
+    target.load(APPOINTMENT, [appointment("9001", 2, 6, description="Cancelled")])
+
+    [restored] = target.restore("task", [(str(task.target_id), {k: v for k, v in before.items() if k != "Id"})])
+    assert restored.ok, restored.error
+    row = sandbox.env.get("task", str(task.target_id))
+    assert (row["statecode"], row["statuscode"], row["description"]) == (0, 2, "Booked online")
+
+    target.load(APPOINTMENT, [appointment("9001", 1, 5, description="Attended")])
+    closed = target.find(APPOINTMENT, ["9001"], fields)["9001"]
+    target.load(APPOINTMENT, [appointment("9001", 2, 6, description="Cancelled after all")])
+    [restored] = target.restore("task", [(str(task.target_id), {k: v for k, v in closed.items() if k != "Id"})])
+    assert restored.ok, restored.error
+    row = sandbox.env.get("task", str(task.target_id))
+    assert (row["statecode"], row["statuscode"], row["description"]) == (1, 5, "Attended")
+
+
 # -- notes and files ----------------------------------------------------------------------------------------
 def test_treatment_notes_are_annotations_on_the_patient_with_a_stable_id(sandbox: Sandbox,
                                                                           compiled: CompiledSpec) -> None:

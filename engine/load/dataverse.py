@@ -178,26 +178,48 @@ class DataverseTarget:
         return results
 
     def restore(self, target_object: str, items: Sequence[tuple[str, dict[str, Any]]]) -> list[LoadResult]:
-        """Put before-images back by id: plain columns as they were, lookups bound to the GUIDs they held."""
+        """Put before-images back by id: plain columns as they were, lookups bound to the GUIDs they held.
+
+        A task may be closed (read-only) now: it is reopened, restored and given its former state
+        back in one change set, so a refusal leaves it as it was."""
         info = self.client.table(target_object)
-        requests = []
+        requests: list[BatchRequest] = []
+        sizes: list[int] = []
         for row, values in items:
-            body: dict[str, Any] = {}
-            for name, value in values.items():
-                if name in ("Id", info.primary_id) or (name in info.columns and name not in info.updateable):
-                    continue
-                if info.is_lookup(name):
-                    parent = self.lookup_parents.get((target_object, name)) or \
-                        self.renderer.lookup_target(info, name)
-                    bind = f"/{self.client.table(parent).entity_set}({value})" if value else None
-                    body[f"{info.nav(name, parent)}@odata.bind"] = bind
-                else:
-                    body[name] = value
-            requests.append(BatchRequest("PATCH", self.client.url(f"{info.entity_set}({row})"), body,
-                                         {"If-Match": "*"}))
-        answers = self.client.batch(requests)
-        return [LoadResult(row, row, False) if answer.ok else LoadResult(row, row, False, *answer.error())
-                for (row, _), answer in zip(items, answers, strict=True)]
+            url = self.client.url(f"{info.entity_set}({row})")
+            body = self._restored(info, {k: v for k, v in values.items() if k not in STATE})
+            state = {k: values[k] for k in STATE if values.get(k) is not None}
+            if target_object == "task":
+                group = f"restore-{row}"
+                parts = [BatchRequest("PATCH", url, OPEN_TASK, {"If-Match": "*"}, group),
+                         BatchRequest("PATCH", url, body, {"If-Match": "*"}, group)]
+                if state and state != OPEN_TASK:
+                    parts.append(BatchRequest("PATCH", url, state, {"If-Match": "*"}, group))
+            else:
+                parts = [BatchRequest("PATCH", url, {**body, **state}, {"If-Match": "*"})]
+            requests += parts
+            sizes.append(len(parts))
+        answers = iter(self.client.batch(requests))
+        results = []
+        for (row, _), size in zip(items, sizes, strict=True):
+            failed = [a for a in (next(answers) for _ in range(size)) if not a.ok]
+            results.append(LoadResult(row, row, False, *failed[0].error()) if failed
+                           else LoadResult(row, row, False))
+        return results
+
+    def _restored(self, info: TableInfo, values: Mapping[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for name, value in values.items():
+            if name in ("Id", info.primary_id) or (name in info.columns and name not in info.updateable):
+                continue
+            if info.is_lookup(name):
+                parent = self.lookup_parents.get((info.logical_name, name)) or \
+                    self.renderer.lookup_target(info, name)
+                bind = f"/{self.client.table(parent).entity_set}({value})" if value else None
+                body[f"{info.nav(name, parent)}@odata.bind"] = bind
+            else:
+                body[name] = value
+        return body
 
     # -- tasks -----------------------------------------------------------------------------------------
     def _tasks(self, step: LoadStep, records: Sequence[TargetRecord],
