@@ -305,7 +305,3 @@ def key_literal(value: str) -> str:
     """A string alternate-key value inside `(...)`: quoted, quotes doubled (ref §2)."""
     return "'" + str(value).replace("'", "''") + "'"
 
-
-def record_path(entity_set: str, column: str, value: str, *, by_id: bool = False) -> str:
-    """`contacts(fs_clinikoid='42')`, or `annotations(<guid>)` for the primary key."""
-    return f"{entity_set}({value})" if by_id else f"{entity_set}({column}={key_literal(value)})"
