@@ -37,7 +37,7 @@ def _flitstack(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _prepare(workspace: Path, patients: int) -> None:
     _flitstack(workspace, "sandbox", "seed", "--patients", str(patients))
-    _flitstack(workspace, "provision", str(SPEC), "--out", str(workspace / "provision"), "--deploy")
+    _flitstack(workspace, "provision", str(SPEC), "--out", str(workspace / "provision"), "--apply")
     sys.path.insert(0, str(ROOT))
     from engine.spec.loader import load_spec
     from engine.state.store import StateStore

@@ -107,7 +107,7 @@ def prepared_workspace(root: Path, *, patients: int = SMALL_CLINIC,
         atexit.register(shutil.rmtree, template, True)
         workspace = MigrationWorkspace(template / "workspace", spec)
         workspace.invoke("sandbox", "seed", "--patients", str(patients))
-        workspace.invoke("provision", str(spec), "--out", str(template / "provision"), "--deploy")
+        workspace.invoke("provision", str(spec), "--out", str(template / "provision"), "--apply")
         workspace.sign_off()
         _TEMPLATES[key] = workspace.root
     shutil.copytree(_TEMPLATES[key], root)

@@ -17,6 +17,7 @@ from simple_salesforce.api import Salesforce
 
 from engine.connectors import ClinikoConnector
 from engine.errors import UsageError
+from engine.load.dataverse_client import DataverseClient
 from engine.profiles import Profile, read_profiles, require
 from engine.sandbox.runtime import SANDBOX_USER_AGENT, Sandbox, SandboxOptions
 from engine.workspace import Workspace
@@ -108,3 +109,49 @@ def salesforce_target(workspace: Workspace) -> Iterator[TargetConnection]:
                 "so the sandbox is used"
         yield TargetConnection(_salesforce_client(sandbox.salesforce.base_url, sandbox.salesforce_token,
                                                   str(sandbox.tls.bundle)), label)
+
+
+DATAVERSE_URL = "DATAVERSE_URL"
+DATAVERSE_VARIABLES = (DATAVERSE_URL, "DATAVERSE_TENANT_ID", "DATAVERSE_CLIENT_ID", "DATAVERSE_CLIENT_SECRET")
+MICROSOFT_LOGIN = "https://login.microsoftonline.com"
+
+
+@dataclass
+class DataverseConnection:
+    client: DataverseClient
+    label: str
+
+
+@contextmanager
+def dataverse_target(workspace: Workspace) -> Iterator[DataverseConnection]:
+    """A Dataverse environment signed in with client credentials (an app registration + secret)."""
+    profile = read_profiles(workspace.root)["target"]
+    if not _forced_sandbox():
+        require(profile, DATAVERSE_VARIABLES)
+    if all(profile.get(name) for name in DATAVERSE_VARIABLES) and not _forced_sandbox():
+        url = profile.get(DATAVERSE_URL)
+        host = profile.get("DATAVERSE_AUTHORITY_HOST") or MICROSOFT_LOGIN
+        authority = f"{host}/{profile.get('DATAVERSE_TENANT_ID')}"
+        client = DataverseClient(url, client_id=profile.get("DATAVERSE_CLIENT_ID"),
+                                 client_secret=profile.get("DATAVERSE_CLIENT_SECRET"), authority=authority)
+        named = f" ({profile.describe()})" if profile.name else ""
+        try:
+            yield DataverseConnection(client, f"Dataverse environment at {url}{named}")
+        finally:
+            client.close()
+        return
+    workspace.ensure()
+    sandbox = Sandbox(workspace.sandbox, with_cliniko=False, with_salesforce=False, with_dataverse=True)
+    with sandbox:
+        assert sandbox.tls is not None
+        credentials = sandbox.dataverse_credentials
+        client = DataverseClient(
+            credentials[DATAVERSE_URL], client_id=credentials["DATAVERSE_CLIENT_ID"],
+            client_secret=credentials["DATAVERSE_CLIENT_SECRET"],
+            authority=f"{credentials['DATAVERSE_AUTHORITY_HOST']}/{credentials['DATAVERSE_TENANT_ID']}",
+            verify=str(sandbox.tls.bundle))
+        try:
+            yield DataverseConnection(client, f"{sandbox.describe_dataverse()} — no {DATAVERSE_URL} "
+                                              "and its credentials set, so the sandbox is used")
+        finally:
+            client.close()

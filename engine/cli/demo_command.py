@@ -109,7 +109,7 @@ def _workflow(spec: str, target: str, out: Path, workspace: Path, patients: int)
              users=[*DEFAULT_USERS, *_practitioner_users(workspace)]):
         pass  # the org opens with these users seeded, as the practice's own org would have them
     _step("audit the source", "audit", spec, "--out", str(out / "audit"), *ws)
-    _step("provision and deploy", "provision", spec, "--out", str(out / "provision"), "--deploy", *ws)
+    _step("provision and deploy", "provision", spec, "--out", str(out / "provision"), "--apply", *ws)
     _step("sample with a field-level diff", "sample", spec, "--size", str(SAMPLE_SIZE),
           "--out", str(out / "sample"), *ws)
     _step("sign off", "signoff", spec, "--by", "Demo Analyst", "--note", "demo sign-off", *ws)

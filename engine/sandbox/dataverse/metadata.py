@@ -36,7 +36,9 @@ def routes() -> list[Route]:
         Route("GET", _ENTITY + r"/(?P<part>Attributes|Keys|ManyToOneRelationships)", list_part),
         Route("GET", _ENTITY + r"/Attributes\((?P<name>[^/]*)\)", get_attribute),
         Route("POST", _ENTITY + r"/Attributes", create_attribute),
+        Route("GET", _ENTITY + r"/Keys\((?P<name>[^/]*)\)", get_key),
         Route("POST", _ENTITY + r"/Keys", create_key),
+        Route("GET", r"/RelationshipDefinitions\((?P<name>[^/]*)\)", get_relationship),
         Route("POST", r"/RelationshipDefinitions", create_relationship),
     ]
 
@@ -129,6 +131,26 @@ def get_attribute(call: Call) -> Response:
                                                          attribute.logical_name) == key.get(""):
             return json_response(200, attribute_definition(table.logical_name, attribute))
     raise resource_not_found(f"Attributes({call.params['name']})")
+
+
+def _one(items: list[dict[str, Any]], segment: str, name_field: str) -> dict[str, Any]:
+    """The item a `Part(Name='x')` or `Part(<MetadataId>)` segment names, or 404."""
+    key = parse_key(segment)
+    for item in items:
+        if item.get(name_field) == key.get(name_field) or item.get("MetadataId") == key.get(""):
+            return item
+    raise resource_not_found(segment)
+
+
+def get_key(call: Call) -> Response:
+    table = _table(call)
+    keys = table.key_definitions(call.env.schema.key_statuses(table))
+    return json_response(200, _one(keys, call.params["name"], "LogicalName"))
+
+
+def get_relationship(call: Call) -> Response:
+    relationships = [r for table in call.env.schema.tables.values() for r in table.many_to_one()]
+    return json_response(200, _one(relationships, call.params["name"], "SchemaName"))
 
 
 def _object(call: Call, kind: str) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class Attribute:
     max_value: float | None = None
     schema_name: str = ""
     custom: bool = False
+    relationship: str = ""  # a custom lookup's relationship SchemaName (RelationshipDefinitions)
 
     @property
     def is_lookup(self) -> bool:
@@ -128,7 +129,8 @@ class Table:
             for target in attribute.targets:
                 nav = attribute.nav_for(target)
                 out.append({"MetadataId": metadata_id("rel", self.logical_name, nav),
-                            "SchemaName": f"{target}_{self.logical_name}_{attribute.logical_name}",
+                            "SchemaName": attribute.relationship
+                            or f"{target}_{self.logical_name}_{attribute.logical_name}",
                             "ReferencedEntity": target, "ReferencingEntity": self.logical_name,
                             "ReferencingAttribute": attribute.logical_name,
                             "ReferencingEntityNavigationPropertyName": nav})

@@ -170,7 +170,8 @@ class Schema:
         navigation = str(body.get("ReferencingEntityNavigationPropertyName") or schema_name)
         attribute = Attribute(logical, "Lookup", targets=(referenced.logical_name,),
                               navigation={referenced.logical_name: navigation},
-                              required=_level(lookup), schema_name=schema_name, custom=True)
+                              required=_level(lookup), schema_name=schema_name, custom=True,
+                              relationship=str(body.get("SchemaName") or ""))
         referencing.attributes[logical] = attribute
         return attribute
 
