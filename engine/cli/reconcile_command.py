@@ -18,7 +18,7 @@ from engine.cli.session import Session, open_session
 from engine.errors import UsageError
 from engine.load.target import LoadStopped
 from engine.reconcile.model import Reconciliation
-from engine.reconcile.readback import SalesforceReadback
+from engine.reconcile.readback import TargetReadback
 from engine.reconcile.run import reconcile as reconcile_migration
 from engine.report.reconcile import write_reconciliation
 from engine.state.store import Run
@@ -72,7 +72,7 @@ def reconcile(spec: Path, out: Path | None, workspace: Path | None) -> None:
         assert session.source is not None
         click.echo(f"Reconciling run {run.id}: reading the source and the target back…")
         try:
-            result = reconcile_migration(session.compiled, session.reader, SalesforceReadback(session.target),
+            result = reconcile_migration(session.compiled, session.reader, TargetReadback(session.target),
                                          session.store, run_id=run.id, source_label=session.source.label,
                                          target_label=session.target.label)
         except LoadStopped as exc:  # nothing is written here: a refused read is not a run to resume

@@ -70,6 +70,9 @@ STATE = ("statecode", "statuscode")
 OPEN_TASK = {"statecode": 0, "statuscode": 2}
 DEFAULT_MAX_UPLOAD = 5_242_880  # limits.yaml annotation_max_bytes, when the organisation does not say
 _NEVER_READ = frozenset({"documentbody", "overriddencreatedon"})
+OVERRIDDEN_CREATED_ON = "overriddencreatedon"
+CREATED_ON = "createdon"
+NOT_READ_BACK = {"documentbody": "the file's content is uploaded, not read back"}
 
 
 class DataverseTarget:
@@ -133,6 +136,19 @@ class DataverseTarget:
                 row_id_ = str(row[info.primary_id])
                 found[row_id_] = {"Id": row_id_, **_values(info, row, names)}
         return found
+
+    def not_read_back(self, target_object: str) -> Mapping[str, str]:
+        return NOT_READ_BACK
+
+    def read_back(self, target_object: str, ids: Sequence[str],
+                  fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Rows as the spec wrote them: `overriddencreatedon` is read from `createdon`, which took its
+        value on create (the column itself then holds the real insert time)."""
+        wanted = [f for f in fields if f not in NOT_READ_BACK]
+        names = [CREATED_ON if f == OVERRIDDEN_CREATED_ON else f for f in wanted]
+        rows = self.read(target_object, ids, names)
+        return {row_id: {field: row.get(CREATED_ON if field == OVERRIDDEN_CREATED_ON else field)
+                         for field in wanted} for row_id, row in rows.items()}
 
     @staticmethod
     def _readable(info: TableInfo, fields: Collection[str], key_field: str) -> list[str]:

@@ -30,6 +30,13 @@ from engine.spec.target_view import TargetObjectView, target_objects
 ATTACHMENTS = "ContentVersion"
 NOTES = "ContentNote"
 KEYS_PER_QUERY = 200
+READ_BATCH = 2000  # ids per read: bounds one call's answer (the loader splits further by its limit)
+NOTE_LINK = "LinkedEntityId"  # a note's record: its ContentDocumentLinks, not a field
+USER_KEY_PREFIX = "005"
+NOT_READ_BACK: dict[str, dict[str, str]] = {
+    ATTACHMENTS: {"VersionData": "the file's content is uploaded, not read back"},
+    NOTES: {"Content": "the note's body is not read back"},
+}
 # Written on insert only (with the audit-fields permission) or never: not part of a before-image.
 _NOT_RESTORABLE = frozenset({"Id", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
                              "SystemModstamp", "VersionData", "LinkedEntityId", "FirstPublishLocationId"})
@@ -73,6 +80,50 @@ class SalesforceTarget:
     def read(self, target_object: str, ids: Sequence[str],
              fields: Sequence[str]) -> dict[str, dict[str, Any]]:
         return self.records.read(target_object, ids, fields)
+
+    # -- reading back what the spec wrote ----------------------------------------------------------
+    def not_read_back(self, target_object: str) -> Mapping[str, str]:
+        return NOT_READ_BACK.get(target_object, {})
+
+    def read_back(self, target_object: str, ids: Sequence[str],
+                  fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Most records are read where they were written; a note (known by its ContentDocument id) is
+        read on its latest ContentVersion, and its record link from its ContentDocumentLinks."""
+        skipped = self.not_read_back(target_object)
+        wanted = [f for f in fields if f not in skipped and f != NOTE_LINK]
+        requested = {_short_id(i): i for i in ids}
+        if target_object != NOTES:
+            found = self._read_all(target_object, list(requested.values()), wanted)
+            return {requested[_short_id(i)]: row for i, row in found.items() if _short_id(i) in requested}
+        documents = self._read_all("ContentDocument", list(requested.values()), ["LatestPublishedVersionId"])
+        version_of = {_short_id(str(row["LatestPublishedVersionId"])): document_id
+                      for document_id, row in documents.items() if row.get("LatestPublishedVersionId")}
+        versions = self._read_all(ATTACHMENTS, list(version_of), wanted)
+        out = {requested[_short_id(version_of[_short_id(v)])]: row for v, row in versions.items()
+               if _short_id(v) in version_of and _short_id(version_of[_short_id(v)]) in requested}
+        if NOTE_LINK in fields:
+            links = self._note_links(list(out))
+            for document_id, row in out.items():
+                row[NOTE_LINK] = links.get(_short_id(document_id), ())
+        return out
+
+    def _read_all(self, target_object: str, ids: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), READ_BATCH):
+            found.update(self.records.read(target_object, chunk, fields))
+        return found
+
+    def _note_links(self, document_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        """The records each note is linked to (not the owner: every file is linked to its User)."""
+        links: dict[str, list[str]] = {}
+        for chunk in _chunks(document_ids, KEYS_PER_QUERY):
+            soql = ("SELECT ContentDocumentId, LinkedEntityId FROM ContentDocumentLink WHERE "
+                    f"ContentDocumentId IN ({', '.join(soql_text(i) for i in chunk)})")
+            for row in self.records.rest.query_all(soql):
+                entity = str(row["LinkedEntityId"])
+                if not entity.startswith(USER_KEY_PREFIX):
+                    links.setdefault(_short_id(str(row["ContentDocumentId"])), []).append(entity)
+        return {document: tuple(entities) for document, entities in links.items()}
 
     # -- writing -----------------------------------------------------------------------------------
     def load(self, step: LoadStep, records: Sequence[TargetRecord], *,
@@ -139,6 +190,11 @@ class SalesforceTarget:
             raise LoadStopped(f"the spec's fallback owner {wanted!r} is not one active standard Salesforce "
                               f"user ({found}); name another in owners.fallback")
         return str(usable[0]["Id"])
+
+
+def _short_id(record_id: str) -> str:
+    """Salesforce ids compare by their first 15 characters (18 adds a case checksum)."""
+    return record_id[:15] if len(record_id) == 18 else record_id
 
 
 def _failure(result: LoadResult | None) -> tuple[str | None, str | None]:

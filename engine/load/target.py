@@ -119,6 +119,18 @@ class Target(Protocol):
              fields: Sequence[str]) -> dict[str, dict[str, Any]]:
         ...
 
+    def read_back(self, target_object: str, ids: Sequence[str],
+                  fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records of `ids` that exist, by target id, with `fields` as the spec wrote them: a lookup
+        is its parent's target id — or a tuple of ids where the platform keeps a record's parent as
+        several links (a Salesforce note's ContentDocumentLinks). Used by the sample diff and the
+        reconciliation; fields in `not_read_back` are left out."""
+        ...
+
+    def not_read_back(self, target_object: str) -> Mapping[str, str]:
+        """Fields of `target_object` that cannot be read back as written, each with the reason."""
+        ...
+
     def match_owners(self, people: Mapping[str, str | None],
                      fallback: str | None) -> tuple[list[OwnerMatch], str | None]:
         """Practitioners (source id → e-mail) matched to users; and the fallback user's id.
