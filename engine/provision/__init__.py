@@ -4,7 +4,7 @@ as deployable artifacts, plus the field sheet an admin reviews first.
     plan.py              spec → platform-neutral plan (objects, fields, the rules that write them)
     salesforce_rules.py  what Salesforce refuses (API names, sizes), as located spec errors
     salesforce.py        plan → Salesforce metadata (SFDX source + Metadata API zip)
-    deploy_salesforce.py the package deployed to an org through the Metadata API (`--deploy`)
+    deploy_salesforce.py the package deployed to an org through the Metadata API (`--apply`)
     dataverse_rules.py   what Dataverse refuses (prefixes, sizes, option ranges, the table cap)
     dataverse_columns.py one column's Web API definition by abstract type
     dataverse.py         plan → Dataverse Web API metadata requests and their manifest
