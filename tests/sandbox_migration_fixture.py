@@ -19,6 +19,8 @@ from click.testing import CliRunner, Result
 
 from engine.cli.main import main
 from engine.sandbox.changes import SourceChanges, change_clinic
+from engine.sandbox.dataverse import DATABASE_NAME as DATAVERSE_DATABASE
+from engine.sandbox.dataverse import Environment as DataverseEnvironment
 from engine.sandbox.salesforce import Org
 from engine.sandbox.salesforce.factory import DATABASE_NAME
 from engine.spec.loader import load_spec
@@ -29,7 +31,9 @@ SALESFORCE_SPEC = ROOT / "specs" / "cliniko-to-salesforce.yaml"
 SMALL_CLINIC = 30
 # Fields the org sets itself on every write: not part of what a migration (or a rollback) restores.
 SYSTEM_FIELDS = frozenset({"LastModifiedDate", "LastModifiedById", "SystemModstamp", "LastViewedDate",
-                           "LastReferencedDate"})
+                           "LastReferencedDate", "modifiedon", "modifiedby", "versionnumber"})
+DYNAMICS_SPEC = ROOT / "specs" / "cliniko-to-dynamics365.yaml"
+KEY_FIELDS = ("Cliniko_Id__c", "fs_clinikoid")
 
 
 @dataclass
@@ -56,8 +60,23 @@ class MigrationWorkspace:
         """The sandbox org, opened directly (only between commands: a command runs its own server)."""
         return Org(self.root / "sandbox" / "salesforce" / DATABASE_NAME)
 
+    @property
+    def dynamics(self) -> bool:
+        return self.spec.name.endswith("dynamics365.yaml")
+
+    def environment(self) -> DataverseEnvironment:
+        """The Dataverse sandbox environment, opened directly (between commands only)."""
+        return DataverseEnvironment(self.root / "sandbox" / "dataverse" / DATAVERSE_DATABASE)
+
     def snapshot(self, *objects: str) -> dict[str, dict[str, dict[str, Any]]]:
         """Every live record of `objects` (all objects when none given), system fields aside."""
+        if self.dynamics:
+            with self.environment() as env:
+                tables = objects or tuple(env.schema.tables)
+                # The Web API reads an absent column and a null one alike: so does the snapshot.
+                return {name: {str(row[env.schema.table(name).primary_id]): {
+                    k: v for k, v in row.items() if k not in SYSTEM_FIELDS and v is not None}
+                    for row in env.rows(name)} for name in tables}
         with self.org() as org:
             names = objects or tuple(meta.name for meta in org.objects())
             return {name: {record.id: {k: v for k, v in record.fields.items() if k not in SYSTEM_FIELDS}
@@ -67,17 +86,18 @@ class MigrationWorkspace:
         """The snapshot keyed by each record's Cliniko id, lookups as "Object:key" and the org's own
         ids and timestamps left out: comparable between two orgs loaded from the same clinic."""
         raw = self.snapshot()
-        names = {record_id: f"{name}:{fields.get('Cliniko_Id__c')}" for name, records in raw.items()
-                 for record_id, fields in records.items() if fields.get("Cliniko_Id__c")}
+        names = {_record_id(name, record_id, fields): f"{name}:{_key(fields)}" for name, records in raw.items()
+                 for record_id, fields in records.items() if _key(fields)}
         keyed: dict[str, dict[str, dict[str, Any]]] = {}
         for name, records in raw.items():
             for fields in records.values():
-                key = fields.get("Cliniko_Id__c")
+                key = _key(fields)
                 if not key:
                     continue
                 keyed.setdefault(name, {})[str(key)] = {
                     k: names.get(v, v) if isinstance(v, str) else v for k, v in fields.items()
-                    if k not in ("Id", "CreatedDate", "ContentDocumentId", "LatestPublishedVersionId")}
+                    if k not in ("Id", "CreatedDate", "ContentDocumentId", "LatestPublishedVersionId",
+                                 f"{name}id", "activityid", "createdon", "overriddencreatedon")}
         return keyed
 
     def sign_off(self, who: str = "Test Analyst") -> None:
@@ -85,6 +105,16 @@ class MigrationWorkspace:
         loaded = load_spec(self.spec)
         with self.store() as store:
             store.add_signoff(who, loaded.spec.name, loaded.content_hash, None, None, "fixture")
+
+
+def _key(fields: dict[str, Any]) -> str | None:
+    return next((str(fields[k]) for k in KEY_FIELDS if fields.get(k)), None)
+
+
+def _record_id(table: str, record_id: str, fields: dict[str, Any]) -> str:
+    """Salesforce snapshots are keyed by Id; Dataverse rows carry theirs as `<table>id` (activities:
+    `activityid`)."""
+    return str(fields.get(f"{table}id") or fields.get("activityid") or record_id)
 
 
 def change_source(workspace: MigrationWorkspace) -> SourceChanges:

@@ -1,5 +1,6 @@
 """`flitstack rollback SPEC [--run ID]`: undo a run and its deltas — delete what they created, restore
-what they updated — from the audit log. Resumable: run it again after an interruption.
+what they updated — from the audit log; without --run, every run and sample of the spec, newest
+first (the target as it was before the migration). Resumable: run it again after an interruption.
 
 Exit codes: 0 everything undone; 1 the target refused some records (listed in
 reports/rollback-<id>.csv, the rest is undone; run it again once fixed); 2 nothing to
@@ -15,16 +16,19 @@ import click
 
 from engine.cli.options import SPEC_ARG, WORKSPACE_OPTION
 from engine.cli.run_command import lifecycle_errors
-from engine.cli.session import open_session
+from engine.cli.session import Session, open_session
 from engine.report.files import write_csv
 from engine.run.rollback import (
+    ROLLED_BACK_KINDS,
     Rollback,
     RollbackResult,
     choose_run,
     refuse_if_nothing_left,
     rollback_to_resume,
     runs_undone_with,
+    standing_rows,
 )
+from engine.state.store import Run
 
 FAILURE_HEADER = ("run", "object", "source_id", "target_object", "target_id", "action", "code", "message")
 
@@ -32,31 +36,48 @@ FAILURE_HEADER = ("run", "object", "source_id", "target_object", "target_id", "a
 @click.command()
 @SPEC_ARG
 @click.option("--run", "run_id", type=int, default=None,
-              help="The run (or sample) to roll back; default: the spec's latest run. Its deltas go with it.")
+              help="The run (or sample) to roll back, with its deltas; default: the whole migration — every "
+                   "run and sample of the spec with changes still standing, newest first.")
 @WORKSPACE_OPTION
 def rollback(spec: Path, run_id: int | None, workspace: Path | None) -> None:
     """Undo a run and the deltas after it: delete what they created, restore what they updated."""
     with lifecycle_errors(), open_session(spec, workspace, with_source=False) as session:
         store = session.store
-        undone = choose_run(store, session.spec_name, run_id)
-        current = rollback_to_resume(store, undone)
-        if current is not None:
-            click.echo(f"Resuming rollback {current.id} of {undone.kind} {undone.id} (records already undone "
-                       "are skipped).")
+        if run_id is not None:
+            chosen = [choose_run(store, session.spec_name, run_id)]
         else:
-            refuse_if_nothing_left(store, undone)
-            current = store.start_run("rollback", session.spec_name, session.spec_hash, session.target.label,
-                                      parent=undone.id)
-            deltas = len(runs_undone_with(store, undone)) - 1
-            with_deltas = f" and its {deltas} deltas" if deltas else ""
-            click.echo(f"Rolling back {undone.kind} {undone.id}{with_deltas} (rollback {current.id}).")
-        result = Rollback(session.compiled, session.target, store, current, undone).execute()
-        report = write_csv(session.workspace.reports / f"rollback-{current.id}.csv", FAILURE_HEADER,
-                           [(f.row.run_id, f.row.object, f.row.source_id, f.row.target_object,
-                             f.target_id or "", f.action, f.code, f.message) for f in result.failures])
-        _summary(current.id, result, report)
-    if result.failures:
+            # The whole migration: every sample and run with changes still standing, newest first.
+            chosen = [r for r in reversed(store.runs(*ROLLED_BACK_KINDS)) if r.spec_name == session.spec_name
+                      and r.status in ("completed", "stopped") and standing_rows(store, r)]
+            if not chosen:
+                chosen = [choose_run(store, session.spec_name, None)]  # says why there is nothing to undo
+        failures = 0
+        for undone in chosen:
+            failures += _roll_back(session, undone)
+    if failures:
         sys.exit(1)
+
+
+def _roll_back(session: Session, undone: Run) -> int:
+    """Undo one run (or sample) and its deltas; returns the number of records the target refused."""
+    store = session.store
+    current = rollback_to_resume(store, undone)
+    if current is not None:
+        click.echo(f"Resuming rollback {current.id} of {undone.kind} {undone.id} (records already undone "
+                   "are skipped).")
+    else:
+        refuse_if_nothing_left(store, undone)
+        current = store.start_run("rollback", session.spec_name, session.spec_hash, session.target.label,
+                                  parent=undone.id)
+        deltas = len(runs_undone_with(store, undone)) - 1
+        with_deltas = f" and its {deltas} deltas" if deltas else ""
+        click.echo(f"Rolling back {undone.kind} {undone.id}{with_deltas} (rollback {current.id}).")
+    result = Rollback(session.compiled, session.target, store, current, undone).execute()
+    report = write_csv(session.workspace.reports / f"rollback-{current.id}.csv", FAILURE_HEADER,
+                       [(f.row.run_id, f.row.object, f.row.source_id, f.row.target_object,
+                         f.target_id or "", f.action, f.code, f.message) for f in result.failures])
+    _summary(current.id, result, report)
+    return len(result.failures)
 
 
 def _summary(rollback_id: int, result: RollbackResult, report: Path) -> None:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import click
 
-from engine.cli.connections import SourceConnection, TargetConnection, cliniko_source, salesforce_target
+from engine.cli.connections import SourceConnection, cliniko_source, dataverse_target, salesforce_target
 from engine.cli.options import compile_or_exit, workspace_of
 from engine.compile.compiler import CompiledSpec
 from engine.connectors import ClinikoConnector
 from engine.errors import UsageError
+from engine.load.dataverse import DataverseTarget
 from engine.load.salesforce_target import Download, SalesforceTarget
+from engine.load.target import Target
 from engine.records import TargetRecord
 from engine.run.progress import Bars, LogLines, Progress
 from engine.spec.limits import target_limit
@@ -30,8 +32,7 @@ class Session:
     workspace: Workspace
     store: StateStore
     source: SourceConnection | None
-    target_connection: TargetConnection
-    target: SalesforceTarget
+    target: Target
 
     @property
     def reader(self) -> ClinikoConnector:
@@ -48,11 +49,17 @@ class Session:
         return self.compiled.loaded.content_hash
 
 
-def attachment_download(connector: ClinikoConnector, max_bytes: int | None) -> Download:
+# Where a target's attachment record carries the file's source address and name (the spec's fields).
+CONTENT_FIELDS = {"salesforce": ("VersionData", "PathOnClient"), "dynamics365": ("documentbody", "filename")}
+
+
+def attachment_download(connector: ClinikoConnector, max_bytes: int | None, system: str) -> Download:
     """An attachment's content from the source, for the target's file upload (bounded by the cap)."""
+    address, name = CONTENT_FIELDS[system]
+
     def download(record: TargetRecord, folder: Path) -> Path:
-        source_record = {"id": record.source_id, "content_url": record.values.get("VersionData"),
-                         "filename": record.values.get("PathOnClient")}
+        source_record = {"id": record.source_id, "content_url": record.values.get(address),
+                         "filename": record.values.get(name)}
         return connector.download(source_record, folder, max_bytes=max_bytes)
 
     return download
@@ -61,21 +68,28 @@ def attachment_download(connector: ClinikoConnector, max_bytes: int | None) -> D
 @contextmanager
 def open_session(spec: Path, workspace: Path | None, *, with_source: bool = True) -> Iterator[Session]:
     compiled = compile_or_exit(spec)
-    if compiled.loaded.spec.target_system != "salesforce":
-        raise UsageError(f"loading into {compiled.loaded.spec.target_system} is not available yet; "
-                         "this flitstack loads into Salesforce")
+    system = compiled.loaded.spec.target_system
+    if system not in CONTENT_FIELDS:
+        raise UsageError(f"loading into {system} is not available; targets: {', '.join(CONTENT_FIELDS)}")
     ws = workspace_of(workspace).ensure()
     with ExitStack() as stack:
         source = stack.enter_context(cliniko_source(ws)) if with_source else None
         if source is not None:
             click.echo(f"Source: {source.label}")
-        connection = stack.enter_context(salesforce_target(ws))
-        click.echo(f"Target: {connection.label}")
         limit = target_limit(compiled.loaded.target, "file_max_bytes")
-        download = attachment_download(source.connector, int(limit) if limit else None) if source else None
-        target = SalesforceTarget(connection.sf, compiled, label=connection.label, download=download)
+        download = attachment_download(source.connector, int(limit) if limit else None, system) \
+            if source else None
+        target: Target
+        if system == "salesforce":
+            connection = stack.enter_context(salesforce_target(ws))
+            target = SalesforceTarget(connection.sf, compiled, label=connection.label, download=download)
+        else:
+            dataverse = stack.enter_context(dataverse_target(ws))
+            target = DataverseTarget.for_spec(dataverse.client, compiled, label=dataverse.label,
+                                              download=download)
+        click.echo(f"Target: {target.label}")
         store = stack.enter_context(StateStore.in_folder(ws.root))
-        yield Session(compiled, ws, store, source, connection, target)
+        yield Session(compiled, ws, store, source, target)
 
 
 def progress_display(stack: ExitStack) -> Progress:

@@ -75,14 +75,16 @@ def standing_rows(store: StateStore, run: Run) -> int:
 
 
 def choose_run(store: StateStore, spec_name: str, run_id: int | None) -> Run:
-    """The run to roll back: `run_id`, or this spec's latest completed or stopped run."""
+    """The run to roll back: `run_id`, or this spec's latest completed or stopped run that still has
+    changes to undo (a later run that wrote nothing, over unchanged data, is passed over)."""
     if run_id is None:
         candidates = [r for r in store.runs("run") if r.spec_name == spec_name
                       and r.status in ("completed", "stopped")]
         if not candidates:
             raise UsageError(f"spec '{spec_name}' has no run to roll back (a sample is rolled back by its "
                              "id: --run ID)")
-        return candidates[-1]
+        with_changes = [r for r in candidates if standing_rows(store, r)]
+        return (with_changes or candidates)[-1]
     try:
         run = store.run(run_id)
     except KeyError:

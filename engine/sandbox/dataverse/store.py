@@ -51,7 +51,14 @@ from engine.sandbox.dataverse.values import convert, new_guid, now_text, parse_d
 
 Clock = Callable[[], float]
 Row = dict[str, Any]
-Refs = Mapping[str, tuple[str, str]]  # a change set's Content-IDs: "$1" → (table, id)
+Refs = Mapping[str, tuple[str, str]]
+# Parental relationships of the standard tables: deleting the parent deletes these children
+# ("*": a polymorphic lookup whose parent can be any table).
+PARENTAL: dict[str, tuple[tuple[str, str], ...]] = {
+    "product": (("productpricelevel", "productid"),),
+    "opportunity": (("opportunityproduct", "opportunityid"),),
+    "*": (("annotation", "objectid"),),
+}  # a change set's Content-IDs: "$1" → (table, id)
 LOOKUP_TABLE = rules.LOOKUP_TABLE
 _REFERENCE = re.compile(r"^(?:https?://[^/]+)?/?(?:api/data/v\d+\.\d+/)?(?P<set>[A-Za-z_]\w*)\((?P<key>.*)\)$")
 
@@ -89,6 +96,12 @@ class Environment:
                 for table, values in seed.seed_rows(client_id, users, max_upload_file_size):
                     self._insert(table, {**values, **self._stamp(values)})
                 self._set_setting("seeded", "1")
+
+    def __enter__(self) -> Environment:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         with self._lock:
@@ -275,12 +288,21 @@ class Environment:
             return row
 
     def delete(self, table: str, row_id: str) -> None:
+        """Delete a row and, as the platform does, the rows of its parental relationships with it
+        (a product's price list items, an opportunity's lines, a record's notes)."""
         self.schema.table(table)
         with self._lock:
             gone = self._db.execute("DELETE FROM rows WHERE entity = ? AND id = ?", (table, row_id.lower()))
             keyindex.forget(self._db, table, row_id.lower())
         if gone.rowcount == 0:
             raise does_not_exist(table, row_id)
+        for child, column in PARENTAL.get(table, ()) + PARENTAL.get("*", ()):
+            with self._lock:
+                children = self._db.execute(
+                    "SELECT id FROM rows WHERE entity = ? AND lower(json_extract(body, ?)) = ?",
+                    (child, f"$._{column}_value", row_id.lower())).fetchall()
+            for (child_id,) in children:
+                self.delete(child, str(child_id))
 
     def upsert(self, table: str, key: Mapping[str, Any], body: Any, *, caller: str | None = None,
                refs: Mapping[str, tuple[str, str]] | None = None, if_match: str | None = None,
