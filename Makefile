@@ -24,12 +24,11 @@ demo: $(STAMP)
 		$(BIN)/flitstack plan $$spec || exit $$?; \
 		$(BIN)/flitstack test $$spec || exit $$?; \
 	done
-	@echo "== the whole workflow into the Salesforce sandbox: audit, provision + deploy, sample + diff,"
-	@echo "== sign-off, run, source changes + delta, reconcile (reports in $(DEMO_OUT)/demo)"
+	@echo "== the whole workflow into the Salesforce sandbox: audit, provision + apply, sample + diff,"
+	@echo "== sign-off, run, source changes + delta, reconcile, rollback (reports in $(DEMO_OUT)/demo)"
 	$(BIN)/flitstack demo --target salesforce --out $(DEMO_OUT)/demo --patients 1000
-	@echo "== Dynamics 365: the source audit against its spec (its loader is next)"
-	FLITSTACK_SANDBOX_RATE_LIMIT=6000 $(BIN)/flitstack audit specs/cliniko-to-dynamics365.yaml \
-		--workspace $(DEMO_OUT)/demo/workspace --out $(DEMO_OUT)/audit-dynamics365
+	@echo "== the same into the Dynamics 365 (Dataverse) sandbox (reports in $(DEMO_OUT)/demo-dynamics365)"
+	$(BIN)/flitstack demo --target dynamics365 --out $(DEMO_OUT)/demo-dynamics365 --patients 1000
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tests bench

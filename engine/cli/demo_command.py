@@ -1,9 +1,9 @@
-"""`flitstack demo --target salesforce --out DIR`: the whole workflow against the sandbox, end to end.
+"""`flitstack demo --target salesforce|dynamics365 --out DIR`: the whole workflow against the sandbox.
 
 It is the commands an analyst runs, in order, with their own code paths (each
 step is the real command, invoked in this process): validate, audit,
-provision + deploy, sample + diff, sign-off, run, a few changes in the source
-and delta, reconcile. Every report lands in DIR. The sandbox is forced on,
+provision + apply, sample + diff, sign-off, run, a few changes in the source
+and delta, reconcile, and rollback (unless --keep). Every report lands in DIR. The sandbox is forced on,
 whatever credentials the shell holds: a demo never touches a real system.
 """
 
@@ -22,11 +22,16 @@ import click
 from engine.sandbox.changes import change_clinic
 from engine.sandbox.cliniko import ClinikoStore
 from engine.sandbox.cliniko.factory import DATABASE_NAME as CLINIKO_DATABASE
+from engine.sandbox.dataverse import DATABASE_NAME as DATAVERSE_DATABASE
+from engine.sandbox.dataverse import DEFAULT_USERS as DATAVERSE_USERS
+from engine.sandbox.dataverse import Environment as DataverseEnvironment
+from engine.sandbox.dataverse import UserSeed as DataverseUser
 from engine.sandbox.salesforce import Org
 from engine.sandbox.salesforce.factory import DATABASE_NAME as SALESFORCE_DATABASE
 from engine.sandbox.salesforce.users import DEFAULT_USERS, UserSeed
 
-SPECS = {"salesforce": Path("specs/cliniko-to-salesforce.yaml")}
+SPECS = {"salesforce": Path("specs/cliniko-to-salesforce.yaml"),
+         "dynamics365": Path("specs/cliniko-to-dynamics365.yaml")}
 DEMO_RATE_LIMIT = "6000"  # Cliniko allows 200 requests a minute; the demo's sandbox is faster
 SAMPLE_SIZE = 20
 REPORTS = ("quarantine.csv", "unresolved_owners.csv")
@@ -49,17 +54,29 @@ def _step(title: str, *args: str, allowed: tuple[int, ...] = (0,)) -> int:
     return code
 
 
-def _practitioner_users(workspace: Path) -> list[UserSeed]:
-    """Salesforce users for some of the clinic's practitioners, as a real org would have them:
-    two active standard users, one inactive — so owners resolve, and one shows why it cannot."""
+def _practitioners(workspace: Path) -> list[tuple[str, str, str]]:
+    """(e-mail, first name, last name) of the clinic's first three practitioners."""
     with ClinikoStore(workspace / "sandbox" / "cliniko" / CLINIKO_DATABASE) as store:
         people = [store.get("users", p["user_id"]) for p in store.select("practitioners", limit=3)]
-    seeds = []
-    for number, person in enumerate(p for p in people if p and p.get("email")):
-        seeds.append(UserSeed(f"practitioner{number}@flitstack.sandbox", str(person["email"]),
-                              str(person.get("first_name") or "Practitioner"),
-                              str(person.get("last_name") or str(number)), active=number < 2))
-    return seeds
+    return [(str(p["email"]), str(p.get("first_name") or "Practitioner"), str(p.get("last_name") or n))
+            for n, p in enumerate(people) if p and p.get("email")]
+
+
+def _seed_practice_users(target: str, workspace: Path) -> None:
+    """Users for some of the clinic's practitioners, as the practice's own org would have them: two
+    active, one inactive — so owners resolve, and one shows why it cannot."""
+    people = _practitioners(workspace)
+    if target == "salesforce":
+        seeds = [UserSeed(f"practitioner{n}@flitstack.sandbox", email, first, last, active=n < 2)
+                 for n, (email, first, last) in enumerate(people)]
+        with Org(workspace / "sandbox" / "salesforce" / SALESFORCE_DATABASE, users=[*DEFAULT_USERS, *seeds]):
+            pass  # the org opens with these users seeded
+        return
+    users = tuple(DataverseUser(first, last, email, disabled=n >= 2)
+                  for n, (email, first, last) in enumerate(people))
+    with DataverseEnvironment(workspace / "sandbox" / "dataverse" / DATAVERSE_DATABASE,
+                              users=(*DATAVERSE_USERS, *users)):
+        pass  # a new environment is created with these users
 
 
 @click.command()
@@ -68,7 +85,9 @@ def _practitioner_users(workspace: Path) -> list[UserSeed]:
               help="Folder for every report; its workspace/ subfolder is the demo's own (recreated).")
 @click.option("--patients", type=click.IntRange(1, 100_000), default=200, show_default=True,
               help="Size of the generated clinic.")
-def demo(target: str, out: Path, patients: int) -> None:
+@click.option("--keep", is_flag=True,
+              help="Leave the migrated records in the sandbox target (skip the final rollback).")
+def demo(target: str, out: Path, patients: int, keep: bool) -> None:
     """Run the whole migration workflow against the sandbox, writing every report into OUT."""
     spec = str(SPECS[target])
     out = out.resolve()
@@ -77,7 +96,7 @@ def demo(target: str, out: Path, patients: int) -> None:
         shutil.rmtree(workspace)
     out.mkdir(parents=True, exist_ok=True)
     with _sandbox_only():
-        _workflow(spec, target, out, workspace, patients)
+        _workflow(spec, target, out, workspace, patients, keep)
 
 
 @contextmanager
@@ -98,18 +117,16 @@ def _sandbox_only() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _workflow(spec: str, target: str, out: Path, workspace: Path, patients: int) -> None:
+def _workflow(spec: str, target: str, out: Path, workspace: Path, patients: int, keep: bool) -> None:
     ws = ("--workspace", str(workspace))
     click.echo(f"Demo: Cliniko → {target}, all in the local sandbox (no real system is contacted); "
                f"reports in {out}")
     started = time.monotonic()
     _step("validate the spec", "validate", spec)
     _step("generate a synthetic clinic", "sandbox", "seed", "--patients", str(patients), *ws)
-    with Org(workspace / "sandbox" / "salesforce" / SALESFORCE_DATABASE,
-             users=[*DEFAULT_USERS, *_practitioner_users(workspace)]):
-        pass  # the org opens with these users seeded, as the practice's own org would have them
+    _seed_practice_users(target, workspace)
     _step("audit the source", "audit", spec, "--out", str(out / "audit"), *ws)
-    _step("provision and deploy", "provision", spec, "--out", str(out / "provision"), "--apply", *ws)
+    _step("provision and apply", "provision", spec, "--out", str(out / "provision"), "--apply", *ws)
     _step("sample with a field-level diff", "sample", spec, "--size", str(SAMPLE_SIZE),
           "--out", str(out / "sample"), *ws)
     _step("sign off", "signoff", spec, "--by", "Demo Analyst", "--note", "demo sign-off", *ws)
@@ -118,18 +135,20 @@ def _workflow(spec: str, target: str, out: Path, workspace: Path, patients: int)
     click.echo("\n== meanwhile, in the clinic: " + "; ".join(changes.describe()))
     _step("delta", "delta", spec, *ws)
     code = _step("reconcile", "reconcile", spec, "--out", str(out), *ws, allowed=(0, 1))
+    if not keep:
+        _step("roll the migration back", "rollback", spec, *ws)
     for name in REPORTS:
         source = workspace / "reports" / name
         if source.exists():
             shutil.copy2(source, out / name)
     click.echo(f"\nDemo finished in {time.monotonic() - started:.0f} s. Reports:")
-    sources = out / "provision" / "salesforce" / "force-app"
+    sources = out / "provision" / ("salesforce" if target == "salesforce" else "dataverse")
     for path in sorted(p for p in out.rglob("*") if p.is_file() and workspace not in p.parents
                        and sources not in p.parents):
         click.echo(f"  {path.relative_to(out)}")
     if sources.exists():
         click.echo(f"  {sources.relative_to(out)}/ ({sum(1 for p in sources.rglob('*') if p.is_file())} "
-                   "SFDX source files)")
+                   "metadata files)")
     if code:
         click.echo("The reconciliation found discrepancies (see reconciliation.html).")
         sys.exit(1)

@@ -73,6 +73,7 @@ _NEVER_READ = frozenset({"documentbody", "overriddencreatedon"})
 OVERRIDDEN_CREATED_ON = "overriddencreatedon"
 CREATED_ON = "createdon"
 NOT_READ_BACK = {"documentbody": "the file's content is uploaded, not read back"}
+KEYED_BY_ID = {"annotation": "annotationid"}  # tables whose spec key becomes the primary id
 
 
 class DataverseTarget:
@@ -126,8 +127,12 @@ class DataverseTarget:
 
     def read(self, target_object: str, ids: Sequence[str],
              fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return self._rows(target_object, ids, fields, _NEVER_READ)
+
+    def _rows(self, target_object: str, ids: Sequence[str], fields: Sequence[str],
+              never: frozenset[str]) -> dict[str, dict[str, Any]]:
         info = self.client.table(target_object)
-        names = self._readable(info, fields, info.primary_id)
+        names = self._readable(info, fields, info.primary_id, never)
         found: dict[str, dict[str, Any]] = {}
         for chunk in chunks(list(dict.fromkeys(ids)), KEYS_PER_QUERY):
             select = list(dict.fromkeys([info.primary_id, *(_column(info, n) for n in names)]))
@@ -138,22 +143,34 @@ class DataverseTarget:
         return found
 
     def not_read_back(self, target_object: str) -> Mapping[str, str]:
+        if target_object in KEYED_BY_ID:
+            return {**NOT_READ_BACK, KEYED_BY_ID[target_object]: "the key is kept as the record's id, a GUID "
+                    "derived from it (uuid5), not as written"}
         return NOT_READ_BACK
 
     def read_back(self, target_object: str, ids: Sequence[str],
                   fields: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Rows as the spec wrote them: `overriddencreatedon` is read from `createdon`, which took its
-        value on create (the column itself then holds the real insert time)."""
-        wanted = [f for f in fields if f not in NOT_READ_BACK]
-        names = [CREATED_ON if f == OVERRIDDEN_CREATED_ON else f for f in wanted]
-        rows = self.read(target_object, ids, names)
-        return {row_id: {field: row.get(CREATED_ON if field == OVERRIDDEN_CREATED_ON else field)
-                         for field in wanted} for row_id, row in rows.items()}
+        """Rows as the spec wrote them. `overriddencreatedon` is read from `createdon`, which took its
+        value on create (the column itself then holds the real insert time; null when none was sent)."""
+        skipped = self.not_read_back(target_object)
+        wanted = [f for f in fields if f not in skipped]
+        names = list(dict.fromkeys(CREATED_ON if f == OVERRIDDEN_CREATED_ON else f for f in wanted))
+        extra = [OVERRIDDEN_CREATED_ON] if OVERRIDDEN_CREATED_ON in wanted else []
+        rows = self._rows(target_object, ids, [*names, *extra], frozenset(NOT_READ_BACK))
+        out: dict[str, dict[str, Any]] = {}
+        for found_id, row in rows.items():
+            values = {field: row.get(field) for field in wanted if field != OVERRIDDEN_CREATED_ON}
+            if OVERRIDDEN_CREATED_ON in wanted:
+                overridden = row.get(OVERRIDDEN_CREATED_ON)
+                values[OVERRIDDEN_CREATED_ON] = row.get(CREATED_ON) if overridden else None
+            out[found_id] = values
+        return out
 
     @staticmethod
-    def _readable(info: TableInfo, fields: Collection[str], key_field: str) -> list[str]:
+    def _readable(info: TableInfo, fields: Collection[str], key_field: str,
+                  never: frozenset[str] = _NEVER_READ) -> list[str]:
         return [f for f in dict.fromkeys(fields) if f in info.columns and f != key_field
-                and f != info.primary_id and f not in _NEVER_READ]
+                and f != info.primary_id and f not in never]
 
     # -- writing -----------------------------------------------------------------------------------
     def load(self, step: LoadStep, records: Sequence[TargetRecord], *,

@@ -26,16 +26,18 @@ _KIND_OF_TYPE = {
     "double": "number", "currency": "number", "percent": "number", "int": "number", "long": "number",
     "integer": "number", "decimal": "number", "money": "number",
     "date": "date", "datetime": "datetime", "id": "id", "reference": "id", "lookup": "id",
-}
+    "customer": "id", "owner": "id", "uniqueidentifier": "id",
+}  # Salesforce describe types and Dataverse AttributeTypes, lower-cased
 _DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
 _ID = re.compile(r"^[A-Za-z0-9]{18}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")  # +0000 → +00:00 for fromisoformat on every Python
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
 
 def field_kind(field: CatalogField | None) -> str:
-    return "text" if field is None else _KIND_OF_TYPE.get(field.type, "text")
+    return "text" if field is None else _KIND_OF_TYPE.get(field.type.lower(), "text")
 
 
 def field_scale(spec: Spec, target_object: str, field_name: str) -> int | None:
@@ -71,6 +73,8 @@ def canonical(value: Any, kind: str, scale: int | None = None) -> str | None:
         return ";".join(chosen) or None
     if kind == "id":
         text = str(value)
+        if _GUID.match(text):
+            return text.lower()  # Dataverse GUIDs compare without regard to case
         return text[:15] if _ID.match(text) else text  # an 18-character id is the 15 plus a checksum
     return _text(value)
 
