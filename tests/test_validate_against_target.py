@@ -49,3 +49,46 @@ def test_value_map_outputs_missing_from_an_org_picklist_point_at_the_map_entry(t
     assert code == 2
     assert "'Male' is not a value of Contact.LeadSource's picklist in the org" in out
     assert "at: value_maps.gender.values.male" in out
+
+
+DYNAMICS = Path(__file__).resolve().parent.parent / "specs" / "cliniko-to-dynamics365.yaml"
+
+
+def _dataverse(*args: str, workspace: Path) -> tuple[int, str]:
+    runner = CliRunner(env={"DATAVERSE_URL": None, "FLITSTACK_FORCE_SANDBOX": None})
+    result = runner.invoke(main, [*args, "--workspace", str(workspace)])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_dynamics_spec_against_the_dataverse_environment_before_and_after_provisioning(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    code, out = _dataverse("validate", str(DYNAMICS), "--against-target", workspace=workspace)
+    assert code == 2
+    assert "Target: Dataverse sandbox environment at https://127.0.0.1:" in out
+    assert "fs_practitioner does not exist in the environment" in out  # a table provisioning creates
+    assert "contact.fs_clinikoid does not exist in the environment" in out
+    assert "hint: run `flitstack provision SPEC --out DIR --apply`" in out
+    code, out = _dataverse("provision", str(DYNAMICS), "--out", str(tmp_path / "out"), "--apply",
+                           workspace=workspace)
+    assert code == 0, out
+    code, out = _dataverse("validate", str(DYNAMICS), "--against-target", workspace=workspace)
+    assert code == 0, out
+    assert "The environment has every object and field the spec writes" in out
+
+
+def test_option_values_missing_from_a_dataverse_column_point_at_the_map_entry(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    code, out = _dataverse("provision", str(DYNAMICS), "--out", str(tmp_path / "out"), "--apply",
+                           workspace=workspace)
+    assert code == 0, out
+    spec = tmp_path / "overlay.yaml"
+    # The customer's overlay writes a new outcome the environment's option set (applied from the pair
+    # spec) does not have yet: the local check passes (provisioning would add it), the environment does not.
+    spec.write_text(f"extends: {DYNAMICS}\nvalue_maps:\n  appointment_outcome:\n    values:\n"
+                    "      cancelled: 365000009\n", encoding="utf-8")
+    assert _dataverse("validate", str(spec), workspace=workspace)[0] == 0
+    code, out = _dataverse("validate", str(spec), "--against-target", workspace=workspace)
+    assert code == 2, out
+    assert "365000009 is not a value of task.fs_appointmentoutcome's picklist in the environment" in out
+    assert "at: value_maps.appointment_outcome.values.cancelled" in out

@@ -25,14 +25,19 @@ class OrgField:
 
 OrgDescribe = Callable[[str], dict[str, OrgField] | None]  # object name → its fields, None if absent
 
-DEPLOY_HINT = "run `flitstack provision SPEC --out DIR` and deploy it, then grant the permission set"
+DEPLOY_HINT = "run `flitstack provision SPEC --out DIR --apply`, then grant the permission set"
+APPLY_HINT = "run `flitstack provision SPEC --out DIR --apply`"
+KEY_HINT = ("make it the target's key for upserts (Salesforce: External ID and Unique; Dataverse: an "
+            "alternate key)")
 
 
 class AgainstTarget:
-    def __init__(self, spec: Spec, describe: OrgDescribe, org_label: str) -> None:
+    def __init__(self, spec: Spec, describe: OrgDescribe, org_label: str, *, hint: str = DEPLOY_HINT) -> None:
+        """`hint`: what to do about something missing (the platform's way of applying provisioning)."""
         self.spec = spec
         self.describe = describe
         self.org_label = org_label
+        self.hint = hint
         self.problems: list[Diagnostic] = []
         self._cache: dict[str, dict[str, OrgField] | None] = {}
 
@@ -50,7 +55,7 @@ class AgainstTarget:
         fields = self._fields(obj.target)
         if fields is None:
             self.problems.append(self.spec.diagnostic(
-                (*obj.ypath, "target"), f"{obj.target} does not exist in {self.org_label}", DEPLOY_HINT))
+                (*obj.ypath, "target"), f"{obj.target} does not exist in {self.org_label}", self.hint))
             return
         if obj.key is not None:
             key = fields.get(obj.key.target)
@@ -59,8 +64,9 @@ class AgainstTarget:
             elif not key.external_id:
                 self.problems.append(self.spec.diagnostic(
                     (*obj.key.ypath, "target"),
-                    f"{obj.target}.{obj.key.target} is not an external id in {self.org_label}",
-                    "mark the field External ID (and Unique) so upserts can match on it"))
+                    f"{obj.target}.{obj.key.target} is not an external id (alternate key) in "
+                    f"{self.org_label}",
+                    KEY_HINT))
         for rule in obj.fields:
             found = fields.get(rule.target)
             if found is None:
@@ -76,7 +82,7 @@ class AgainstTarget:
     def _missing(self, obj: ObjectSpec, field: str, ypath: tuple[str | int, ...]) -> None:
         self.problems.append(self.spec.diagnostic(
             ypath, f"{obj.target}.{field} does not exist in {self.org_label} (or the API user cannot see it)",
-            DEPLOY_HINT, key=True))
+            self.hint, key=True))
 
     def _picklist(self, obj: ObjectSpec, rule: FieldRule, field: OrgField) -> None:
         assert field.picklist is not None
