@@ -17,7 +17,13 @@ module routes each table to what it needs on top:
   `maxuploadfilesize`, read once from `organizations`. A note that exists keeps its file:
   only its other columns are updated, so a re-run downloads nothing again;
 - products, invoices and invoice lines get the catalog, price list and unit they need
-  (dataverse_sales.py).
+  (dataverse_sales.py);
+- with a SharePoint site configured (`sharepoint`, dataverse_sharepoint.py), attachments
+  are files in the record's SharePoint folder instead of annotations: downloaded, refused
+  with FILE_TOO_LARGE above SharePoint's limit, sent unless the same path already holds a
+  file of the same size; the result's target id is the driveItem's id (not a GUID, which
+  is how `delete` tells the two apart). The note's subject and text are not kept there.
+  No `sharepointdocumentlocation` row is written: the emulator has no such table yet.
 
 `overriddencreatedon` (and every other column the metadata marks not valid for update)
 is sent on create only: the rows that exist are found by key before each write, which
@@ -47,6 +53,7 @@ from engine.load.dataverse_client import DataverseClient, TableInfo
 from engine.load.dataverse_owners import match_owners
 from engine.load.dataverse_records import Renderer, plain, row_id
 from engine.load.dataverse_sales import SalesCatalog
+from engine.load.dataverse_sharepoint import SharePointFiles, SharePointRefused, file_name, folder_name
 from engine.load.dataverse_upsert import (
     DEFAULT_BULK_BATCH,
     DEFAULT_BULK_THRESHOLD,
@@ -65,6 +72,8 @@ Download = Callable[[TargetRecord, Path], Path]
 FILE_TOO_LARGE = "FILE_TOO_LARGE"
 NO_FILE_SOURCE = "NO_FILE_SOURCE"
 SOURCE_FILE_UNAVAILABLE = "SOURCE_FILE_UNAVAILABLE"
+PARENT_NOT_FOUND = "PARENT_NOT_FOUND"
+PRIMARY_NAMES = {"contact": "fullname", "account": "name"}  # what a record's SharePoint folder is named after
 FILE_COLUMNS = ("documentbody", "filename", "mimetype")
 STATE = ("statecode", "statuscode")
 OPEN_TASK = {"statecode": 0, "statuscode": 2}
@@ -81,10 +90,14 @@ class DataverseTarget:
                  owner_field: str | None = "ownerid", download: Download | None = None,
                  bulk_threshold: int = DEFAULT_BULK_THRESHOLD, bulk_batch: int = DEFAULT_BULK_BATCH,
                  upsert_multiple: bool | None = None, price_list: str | None = None,
-                 lookup_parents: Mapping[tuple[str, str], str] | None = None) -> None:
+                 lookup_parents: Mapping[tuple[str, str], str] | None = None,
+                 sharepoint: SharePointFiles | None = None) -> None:
         """`spec_targets`: spec object → (table, key column); `lookup_parents`: (table, lookup column) →
-        the table the spec's lookup points at (how a before-image's bare GUID is bound back)."""
+        the table the spec's lookup points at (how a before-image's bare GUID is bound back); `sharepoint`:
+        where attachments go instead of annotations."""
         self.client = client
+        self.spec_targets = dict(spec_targets)
+        self.sharepoint = sharepoint
         self.label = label
         self.download = download
         self.owner_field = owner_field
@@ -184,6 +197,8 @@ class DataverseTarget:
         if table == "task":
             return self._tasks(step, records, omit)
         if table == "annotation" and any("documentbody" in r.values for r in records):
+            if self.sharepoint is not None:
+                return self._to_sharepoint(self.sharepoint, records)
             return self._attachments(step, records, omit)
         existing = self.upserter.existing(table, step.key_field, [r.key for r in records])
         items = self.upserter.items(table, step.key_field, records, existing, omit=omit)
@@ -198,7 +213,13 @@ class DataverseTarget:
         return self.upserter.send(step.target_object, step.key_field, items, update_only=True)
 
     def delete(self, target_object: str, ids: Sequence[str]) -> list[LoadResult]:
-        """Delete rows by id; a row already gone counts as deleted."""
+        """Delete rows by id; a row already gone counts as deleted. With SharePoint configured, an
+        attachment's id that is not a GUID is its driveItem's, deleted from the drive."""
+        if target_object == "annotation" and self.sharepoint is not None and \
+                any(not _is_guid(i) for i in ids):
+            files = {i: self._delete_file(self.sharepoint, i) for i in ids if not _is_guid(i)}
+            rows = {r.source_id: r for r in self.delete(target_object, [i for i in ids if _is_guid(i)])}
+            return [files.get(i) or rows[i] for i in ids]
         entity_set = self.client.table(target_object).entity_set
         answers = self.client.batch([BatchRequest("DELETE", self.client.url(f"{entity_set}({i})"))
                                      for i in ids])
@@ -326,21 +347,27 @@ class DataverseTarget:
                 results.append(self.upserter.send(table, step.key_field, [item])[0])
         return results
 
+    def _fetch(self, record: TargetRecord, folder: Path) -> tuple[Path | None, LoadResult | None]:
+        """An attachment's content downloaded into `folder`, or why it cannot be had."""
+        if self.download is None:
+            return None, _refused(record, NO_FILE_SOURCE, "no source to download attachment content from")
+        try:
+            return self.download(record, folder), None
+        except AttachmentTooLarge as exc:
+            amount = f"at least {exc.size}" if exc.at_least else str(exc.size)
+            return None, _refused(record, FILE_TOO_LARGE, f"the file is {amount} bytes, over the "
+                                                          f"{exc.limit}-byte cap on attachment downloads")
+        except (SourceRequestError, SourceProtocolError) as exc:
+            return None, _refused(record, SOURCE_FILE_UNAVAILABLE, f"the source did not give the file: {exc}")
+
     def _file_body(self, record: TargetRecord, folder: Path) -> tuple[str | None, LoadResult | None]:
         """The Base64 body of an attachment, or why it cannot be sent."""
         def refused(code: str, message: str) -> tuple[None, LoadResult]:
-            return None, LoadResult(record.source_id, None, False, code, message, ("documentbody",))
-        if self.download is None:
-            return refused(NO_FILE_SOURCE, "no source to download attachment content from")
+            return None, _refused(record, code, message)
+        path, failure = self._fetch(record, folder)
+        if path is None:
+            return None, failure
         limit = self.max_upload()
-        try:
-            path = self.download(record, folder)
-        except AttachmentTooLarge as exc:
-            amount = f"at least {exc.size}" if exc.at_least else str(exc.size)
-            return refused(FILE_TOO_LARGE, f"the file is {amount} bytes, over the {exc.limit}-byte cap on "
-                                           "attachment downloads")
-        except (SourceRequestError, SourceProtocolError) as exc:
-            return refused(SOURCE_FILE_UNAVAILABLE, f"the source did not give the file: {exc}")
         try:
             size = path.stat().st_size
             encoded = 4 * ((size + 2) // 3)
@@ -350,6 +377,71 @@ class DataverseTarget:
             return base64.b64encode(path.read_bytes()).decode("ascii"), None
         finally:
             path.unlink(missing_ok=True)
+
+    # -- attachments in SharePoint --------------------------------------------------------------------------
+    def _to_sharepoint(self, sharepoint: SharePointFiles,
+                       records: Sequence[TargetRecord]) -> list[LoadResult]:
+        """Each attachment as a file in its parent record's folder (module docstring)."""
+        parents = self._parents(records)
+        results: list[LoadResult] = []
+        with tempfile.TemporaryDirectory(prefix="flitstack-files-") as folder:
+            for record in records:
+                ref = record.values.get("objectid")
+                parent = parents.get((ref.object, ref.external_id)) if isinstance(ref, Ref) else None
+                if parent is None:
+                    who = f"{ref.object} {ref.external_id}" if isinstance(ref, Ref) else "no record"
+                    results.append(LoadResult(record.source_id, None, False, PARENT_NOT_FOUND,
+                                              f"the attachment's parent ({who}) is not in Dataverse",
+                                              ("objectid",)))
+                    continue
+                path, failure = self._fetch(record, Path(folder))
+                if path is None:
+                    results.append(failure or _refused(record, NO_FILE_SOURCE, "no file"))
+                    continue
+                try:
+                    results.append(self._send_file(sharepoint, record, parent, path))
+                finally:
+                    path.unlink(missing_ok=True)
+        return results
+
+    def _send_file(self, sharepoint: SharePointFiles, record: TargetRecord, folder: str,
+                   path: Path) -> LoadResult:
+        size = path.stat().st_size
+        if size > sharepoint.max_bytes:
+            return _refused(record, FILE_TOO_LARGE, f"the file is {size} bytes, over the "
+                                                    f"{sharepoint.max_bytes}-byte limit on SharePoint files")
+        name = file_name(str(record.values.get("filename") or path.name), record.key)
+        try:
+            item, created = sharepoint.put(folder, name, path)
+        except SharePointRefused as exc:
+            return _refused(record, exc.code, exc.message)
+        return LoadResult(record.source_id, item.id, created)
+
+    def _parents(self, records: Sequence[TargetRecord]) -> dict[tuple[str, str], str]:
+        """(spec object, key) of each attachment's parent → its SharePoint folder's name."""
+        wanted: dict[str, set[str]] = {}
+        for record in records:
+            ref = record.values.get("objectid")
+            if isinstance(ref, Ref) and ref.object in self.spec_targets:
+                wanted.setdefault(ref.object, set()).add(ref.external_id)
+        found: dict[tuple[str, str], str] = {}
+        for spec_object, keys in wanted.items():
+            table, key_column = self.spec_targets[spec_object]
+            info = self.client.table(table)
+            name_column = PRIMARY_NAMES.get(table)
+            select = [name_column] if name_column else []
+            rows = self.upserter.existing(table, key_column, sorted(keys), select)
+            for key, row in rows.items():
+                name = str(row.get(name_column) or "") if name_column else ""
+                found[(spec_object, key)] = folder_name(name, str(row[info.primary_id]))
+        return found
+
+    def _delete_file(self, sharepoint: SharePointFiles, item_id: str) -> LoadResult:
+        try:
+            sharepoint.delete(item_id)
+        except SharePointRefused as exc:
+            return LoadResult(item_id, item_id, False, exc.code, exc.message)
+        return LoadResult(item_id, item_id, False)
 
     def max_upload(self) -> int:
         """The organisation's maxuploadfilesize (bytes of Base64 text), read once."""
@@ -365,6 +457,10 @@ class DataverseTarget:
         """Practitioners matched to enabled systemusers by e-mail; the fallback owner's id, which is the
         signed-in user (WhoAmI) when the spec names none, so no record goes without a chosen owner."""
         return match_owners(self.client, people, fallback)
+
+
+def _refused(record: TargetRecord, code: str, message: str) -> LoadResult:
+    return LoadResult(record.source_id, None, False, code, message, ("documentbody",))
 
 
 def _column(info: TableInfo, name: str) -> str:

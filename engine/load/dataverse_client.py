@@ -125,7 +125,14 @@ class DataverseClient:
         return path if path.startswith(("https://", "http://")) else self.api_root + path.lstrip("/")
 
     # -- sign-in -----------------------------------------------------------------------------------
-    def _token(self) -> str:
+    def access_token(self, scope: str, *, renew: bool = False) -> str:
+        """A token for another resource (Microsoft Graph) from the same app registration and msal app;
+        `renew` drops the cached tokens first (one was refused)."""
+        if renew:
+            self._forget_token()
+        return self._token(scope)
+
+    def _token(self, scope: str | None = None) -> str:
         with self._lock:
             if self._app is None:
                 host = urlsplit(self.authority).hostname or ""
@@ -141,12 +148,13 @@ class DataverseClient:
                 except (ValueError, requests.RequestException) as error:
                     raise LoadStopped(f"cannot reach the sign-in authority {self.authority}: {error}") \
                         from error
-            result = self._app.acquire_token_for_client(scopes=[self.scope])
+            result = self._app.acquire_token_for_client(scopes=[scope or self.scope])
         token = result.get("access_token") if isinstance(result, dict) else None
         if not token:
             detail = f"{result.get('error')}: {result.get('error_description')}" \
                 if isinstance(result, dict) else str(result)
-            raise LoadStopped(f"Dataverse sign-in refused for client {self.client_id}: {detail}",
+            raise LoadStopped(f"sign-in refused for client {self.client_id} (scope {scope or self.scope}): "
+                              f"{detail}",
                               code=str(result.get("error")) if isinstance(result, dict) else None)
         return str(token)
 

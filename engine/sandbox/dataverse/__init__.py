@@ -6,8 +6,8 @@ standard Sales tables with their lookups, option sets and alternate keys,
 create / retrieve / update / upsert / delete, queries with paging, `$batch`
 with atomic change sets, the *Multiple messages, table/column/key/relationship
 definitions, note attachments, service-protection limits, and the platform's
-error codes (ref/dataverse.md). A Microsoft Graph drive for SharePoint uploads
-is not part of it yet.
+error codes (ref/dataverse.md). The Microsoft Graph drive for SharePoint uploads
+is engine/sandbox/graph, signed in through this tenant (auth.py).
 
     model.py     tables, columns, keys                 standard.py  the standard tables
     schema.py    standard + created definitions        store.py     rows in SQLite, every write rule's caller

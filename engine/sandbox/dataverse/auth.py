@@ -10,6 +10,12 @@ which msal hands to the caller as a dict: a wrong secret is 401
 invalid_client, an unknown client 400 unauthorized_client, a scope for another
 resource 400 invalid_scope. Tokens last an hour and are kept in the
 environment's database, so they survive a restart of the sandbox.
+
+As in Entra, one app registration signs in for more than one resource: an
+emulator of another Microsoft API (the Graph drive, engine/sandbox/graph)
+registers its base URL with `trust_resource`; tokens issued for its `/.default`
+scope are kept in the same table, which that emulator checks bearer tokens
+against. The audience is not recorded: either API accepts the other's token.
 """
 
 from __future__ import annotations
@@ -39,6 +45,11 @@ class Directory:
         self.tenant_id = tenant_id
         self.client_id = client_id
         self.client_secret = client_secret
+        self.resources: set[str] = set()  # other APIs' base URLs this tenant issues tokens for
+
+    def trust_resource(self, base_url: str) -> None:
+        """Issue tokens for `{base_url}/.default` too (another emulated API of the same tenant)."""
+        self.resources.add(base_url.rstrip("/"))
 
     def handles(self, path: str) -> bool:
         return path.lower().startswith(f"/{self.tenant_id}/") or path.lower().startswith("/common/")
@@ -82,7 +93,8 @@ class Directory:
                           f"for a secret added to app '{self.client_id}'.")
         resource = request.base_url.rstrip("/")
         scopes = (form.get("scope") or "").split()
-        if not scopes or any(s.rstrip("/").removesuffix("/.default").rstrip("/") != resource for s in scopes):
+        asked = {s.rstrip("/").removesuffix("/.default").rstrip("/") for s in scopes}
+        if len(asked) != 1 or not asked <= {resource, *self.resources}:
             return _error(400, "invalid_scope", 1002012, f"The provided value for scope "
                           f"'{form.get('scope')}' is not valid. Client credential flows must have a scope "
                           f"value with /.default suffixed to the resource identifier ({resource}/.default).")
