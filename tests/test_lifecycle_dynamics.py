@@ -11,6 +11,8 @@ import pytest
 from sandbox_migration_fixture import DYNAMICS_SPEC, MigrationWorkspace, change_source, prepared_workspace
 from test_run_kill import KILL_AFTER_AUDIT_ROWS, _run_and_kill
 
+from engine.sandbox.graph import ROOT_ID, Drive
+
 FAULTS = "cliniko=429:0.04,503:0.03,reset:0.03;dataverse=503:0.04,reset:0.04,429:0.03;seed=5"
 
 
@@ -60,3 +62,30 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     assert statuses.count(-signal.SIGKILL) >= 2, statuses
     killed.invoke("run", str(killed.spec))
     assert killed.keyed_snapshot() == clean.keyed_snapshot()
+
+
+def _drive_files(workspace: MigrationWorkspace) -> list[str]:
+    drive = Drive(workspace.root / "sandbox" / "graph")
+    try:
+        def walk(item_id: str) -> list[str]:
+            found = []
+            for child in drive.children(item_id):
+                found += walk(str(child["id"])) if child.get("folder") else [drive.path_of(child)]
+            return found
+        return walk(ROOT_ID)
+    finally:
+        drive.close()
+
+
+def test_attachments_go_to_sharepoint_when_a_site_is_configured(dynamics: MigrationWorkspace) -> None:
+    sharepoint = {"DATAVERSE_SHAREPOINT_SITE": "the sandbox's site"}
+    dynamics.invoke("run", str(dynamics.spec), env=sharepoint)
+    files = _drive_files(dynamics)
+    with dynamics.store() as store:
+        loaded = store.status_counts("patient_file").get("loaded", 0)
+    assert loaded and len(files) == loaded
+    assert all(path.count("/") >= 2 and path.split("/")[0] == "contact" for path in files), files
+    notes = dynamics.snapshot("annotation")["annotation"]
+    assert not any(n.get("documentbody") for n in notes.values())  # no file stored as a note
+    dynamics.invoke("rollback", str(dynamics.spec), env=sharepoint)
+    assert _drive_files(dynamics) == []

@@ -18,6 +18,7 @@ from simple_salesforce.api import Salesforce
 from engine.connectors import ClinikoConnector
 from engine.errors import UsageError
 from engine.load.dataverse_client import DataverseClient
+from engine.load.dataverse_sharepoint import SharePointFiles
 from engine.profiles import Profile, read_profiles, require
 from engine.sandbox.runtime import SANDBOX_USER_AGENT, Sandbox, SandboxOptions
 from engine.workspace import Workspace
@@ -120,6 +121,10 @@ MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 class DataverseConnection:
     client: DataverseClient
     label: str
+    sharepoint: SharePointFiles | None = None  # attachments go to SharePoint when a site is configured
+
+
+SHAREPOINT_SITE = "DATAVERSE_SHAREPOINT_SITE"
 
 
 @contextmanager
@@ -135,8 +140,10 @@ def dataverse_target(workspace: Workspace) -> Iterator[DataverseConnection]:
         client = DataverseClient(url, client_id=profile.get("DATAVERSE_CLIENT_ID"),
                                  client_secret=profile.get("DATAVERSE_CLIENT_SECRET"), authority=authority)
         named = f" ({profile.describe()})" if profile.name else ""
+        sharepoint = SharePointFiles.from_environment(
+            client, {SHAREPOINT_SITE: profile.get(SHAREPOINT_SITE), "GRAPH_URL": profile.get("GRAPH_URL")})
         try:
-            yield DataverseConnection(client, f"Dataverse environment at {url}{named}")
+            yield DataverseConnection(client, f"Dataverse environment at {url}{named}", sharepoint)
         finally:
             client.close()
         return
@@ -150,8 +157,11 @@ def dataverse_target(workspace: Workspace) -> Iterator[DataverseConnection]:
             client_secret=credentials["DATAVERSE_CLIENT_SECRET"],
             authority=f"{credentials['DATAVERSE_AUTHORITY_HOST']}/{credentials['DATAVERSE_TENANT_ID']}",
             verify=str(sandbox.tls.bundle))
+        # The sandbox's own SharePoint site, when the analyst asks for SharePoint (any site value).
+        sharepoint = SharePointFiles.from_environment(client, credentials) if profile.get(SHAREPOINT_SITE) \
+            else None
         try:
             yield DataverseConnection(client, f"{sandbox.describe_dataverse()} — no {DATAVERSE_URL} "
-                                              "and its credentials set, so the sandbox is used")
+                                              "and its credentials set, so the sandbox is used", sharepoint)
         finally:
             client.close()

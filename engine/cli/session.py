@@ -86,7 +86,7 @@ def open_session(spec: Path, workspace: Path | None, *, with_source: bool = True
         else:
             dataverse = stack.enter_context(dataverse_target(ws))
             target = DataverseTarget.for_spec(dataverse.client, compiled, label=dataverse.label,
-                                              download=download)
+                                              download=download, sharepoint=dataverse.sharepoint)
         click.echo(f"Target: {target.label}")
         store = stack.enter_context(StateStore.in_folder(ws.root))
         yield Session(compiled, ws, store, source, target)

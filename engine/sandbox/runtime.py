@@ -20,9 +20,11 @@ from engine.sandbox.cliniko.factory import DATABASE_NAME
 from engine.sandbox.dataverse import CLIENT_ID as DATAVERSE_CLIENT
 from engine.sandbox.dataverse import CLIENT_SECRET as DATAVERSE_SECRET
 from engine.sandbox.dataverse import TENANT_ID as DATAVERSE_TENANT
+from engine.sandbox.dataverse import DataverseApp, start_dataverse_sandbox
 from engine.sandbox.dataverse import Environment as DataverseEnvironment
-from engine.sandbox.dataverse import start_dataverse_sandbox
 from engine.sandbox.generator import Manifest, generate_clinic
+from engine.sandbox.graph import SITE_ID as GRAPH_SITE_ID
+from engine.sandbox.graph import Drive, start_graph_sandbox
 from engine.sandbox.salesforce import DEFAULT_TOKEN, Org, start_salesforce_sandbox
 from engine.sandbox.salesforce.org import DEFAULT_DAILY_API_LIMIT
 from engine.sandbox.salesforce.users import UserSeed
@@ -61,9 +63,9 @@ def faults_from_environment(system: str) -> FaultPlan | None:
         if name.strip() == "seed" and body.strip().isdigit():
             seed = int(body)
             continue
-        if name.strip() not in ("cliniko", "salesforce", "dataverse"):
+        if name.strip() not in ("cliniko", "salesforce", "dataverse", "graph"):
             raise UsageError(f"{FAULTS_VARIABLE}: unknown system {name.strip()!r} in {part!r} "
-                             "(cliniko, salesforce, dataverse or seed)")
+                             "(cliniko, salesforce, dataverse, graph or seed)")
         for item in filter(None, (i.strip() for i in body.split(","))):
             kind, _, rate = item.partition(":")
             try:
@@ -99,6 +101,7 @@ class SandboxOptions:
     salesforce_users: tuple[UserSeed, ...] | None = None  # None: the org's default users
     dataverse_port: int = 0
     dataverse_faults: FaultPlan | None = field(default_factory=lambda: faults_from_environment("dataverse"))
+    graph_faults: FaultPlan | None = field(default_factory=lambda: faults_from_environment("graph"))
 
 
 def _cliniko_folder(folder: Path) -> Path:
@@ -142,6 +145,8 @@ class Sandbox:
     salesforce_org: Org | None = None
     dataverse: EmulatorServer | None = None
     dataverse_environment: DataverseEnvironment | None = None
+    graph: EmulatorServer | None = None
+    graph_drive: Drive | None = None
     seeded_now: bool = False
     with_cliniko: bool = True
     with_salesforce: bool = True
@@ -166,12 +171,19 @@ class Sandbox:
             self.dataverse, self.dataverse_environment = start_dataverse_sandbox(
                 self.folder / "dataverse", tls=self.tls, port=self.options.dataverse_port,
                 faults=self.options.dataverse_faults)
+            # SharePoint's Graph drive, signed in through the same tenant as Dataverse (as in Entra).
+            assert isinstance(self.dataverse.app, DataverseApp)
+            self.graph, self.graph_drive = start_graph_sandbox(
+                self.folder / "graph", tls=self.tls, directory=self.dataverse.app.directory,
+                faults=self.options.graph_faults)
         return self
 
     def stop(self) -> None:
-        for server in (self.cliniko, self.salesforce, self.dataverse):
+        for server in (self.cliniko, self.salesforce, self.graph, self.dataverse):
             if server is not None:
                 server.stop()
+        if self.graph_drive is not None:
+            self.graph_drive.close()
         if self.dataverse_environment is not None:
             self.dataverse_environment.close()
         if self.cliniko_store is not None:
@@ -219,7 +231,9 @@ class Sandbox:
         assert self.dataverse is not None
         return {"DATAVERSE_URL": self.dataverse.base_url, "DATAVERSE_TENANT_ID": DATAVERSE_TENANT,
                 "DATAVERSE_CLIENT_ID": DATAVERSE_CLIENT, "DATAVERSE_CLIENT_SECRET": DATAVERSE_SECRET,
-                "DATAVERSE_AUTHORITY_HOST": self.dataverse.base_url}
+                "DATAVERSE_AUTHORITY_HOST": self.dataverse.base_url,
+                **({"DATAVERSE_SHAREPOINT_SITE": GRAPH_SITE_ID, "GRAPH_URL": self.graph.base_url}
+                   if self.graph is not None else {})}
 
     def environment(self) -> dict[str, str]:
         """Variables that point the connectors, and any other client, at this sandbox."""
