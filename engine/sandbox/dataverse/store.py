@@ -65,6 +65,10 @@ _REFERENCE = re.compile(r"^(?:https?://[^/]+)?/?(?:api/data/v\d+\.\d+/)?(?P<set>
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rows (entity TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
                                  body TEXT NOT NULL, PRIMARY KEY (entity, id));
+CREATE INDEX IF NOT EXISTS rows_by_object ON rows (entity, lower(json_extract(body, '$._objectid_value')));
+CREATE INDEX IF NOT EXISTS rows_by_product ON rows (entity, lower(json_extract(body, '$._productid_value')));
+CREATE INDEX IF NOT EXISTS rows_by_opportunity
+    ON rows (entity, lower(json_extract(body, '$._opportunityid_value')));
 CREATE TABLE IF NOT EXISTS customizations (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
                                            body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -298,9 +302,12 @@ class Environment:
             raise does_not_exist(table, row_id)
         for child, column in PARENTAL.get(table, ()) + PARENTAL.get("*", ()):
             with self._lock:
+                # The path is written into the SQL (from PARENTAL, never from a request) so that the
+                # expression indexes of _SCHEMA serve the lookup.
+                path = f"$._{column}_value"
                 children = self._db.execute(
-                    "SELECT id FROM rows WHERE entity = ? AND lower(json_extract(body, ?)) = ?",
-                    (child, f"$._{column}_value", row_id.lower())).fetchall()
+                    f"SELECT id FROM rows WHERE entity = ? AND lower(json_extract(body, '{path}')) = ?",
+                    (child, row_id.lower())).fetchall()
             for (child_id,) in children:
                 self.delete(child, str(child_id))
 

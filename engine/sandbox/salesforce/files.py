@@ -167,9 +167,8 @@ def _after_version(org: Org, stored: StoredRecord, created: bool) -> None:
 def _after_document_delete(org: Org, document: StoredRecord) -> None:
     """A document's versions and links go with it: none is left pointing at a deleted document."""
     for object_name in ("ContentVersion", "ContentDocumentLink"):
-        for record in list(org.records(object_name)):
-            if record.fields.get("ContentDocumentId") == document.id:
-                org.delete(object_name, record.id)
+        for record_id in org.live_ids_with(object_name, "ContentDocumentId", document.id):
+            org.delete(object_name, record_id)
 
 
 # -- ContentVersion --------------------------------------------------------------------------------------
