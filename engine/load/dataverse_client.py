@@ -165,37 +165,48 @@ class DataverseClient:
     # -- one call ----------------------------------------------------------------------------------
     def send(self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None,
              headers: Mapping[str, str] | None = None, content: bytes | None = None) -> httpx.Response:
-        """One request with the retries of the module docstring; any answer that is not retried returns."""
+        """One Web API request with the retries of the module docstring; any answer not retried returns."""
         url = self.url(path)
         data = content if content is not None else (dumps(body) if body is not None else None)
-        what = f"{method} {url.removeprefix(self.api_root)}"
+        sent = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0",
+                "If-None-Match": "null"}
+        if data is not None:
+            sent["Content-Type"] = "application/json"
+        sent.update(headers or {})
+        return self.request(method, url, headers=sent, content=data, params=params,
+                            what=f"{method} {url.removeprefix(self.api_root)}")
+
+    def request(self, method: str, url: str, *, headers: Mapping[str, str], content: bytes | None = None,
+                params: Mapping[str, str] | None = None, scope: str | None = None, auth: bool = True,
+                what: str = "", service: str = "Dataverse") -> httpx.Response:
+        """The retry loop every call of this app registration goes through (Web API and Microsoft Graph):
+        429 waits Retry-After, 5xx and dropped connections back off, a 401 signs in again once."""
+        what = what or f"{method} {url}"
         reason = ""
         signed_in_again = False
         attempt = 0
         while True:
             wait: float | None = None
-            sent = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0",
-                    "If-None-Match": "null", "Authorization": f"Bearer {self._token()}"}
-            if data is not None:
-                sent["Content-Type"] = "application/json"
-            sent.update(headers or {})
+            sent = dict(headers)
+            if auth:
+                sent["Authorization"] = f"Bearer {self._token(scope) if scope else self._token()}"
             try:
                 self.calls += 1
-                response = self.http.request(method, url, content=data, params=params, headers=sent)
+                response = self.http.request(method, url, content=content, params=params, headers=sent)
             except httpx.TransportError as error:
                 reason = f"connection error: {error!r}"
             else:
                 status = response.status_code
-                if status == 401 and not signed_in_again:
+                if status == 401 and auth and not signed_in_again:
                     signed_in_again = True
                     self._forget_token()
                     continue
                 if status == 401:
-                    raise LoadStopped(f"Dataverse refused the token again after a new sign-in ({what}): "
-                                      f"{_error_text(response)}", code="401")
+                    raise LoadStopped(f"{service} refused the token again after a new sign-in ({what}): "
+                                      f"{error_text(response)}", code="401")
                 if status != 429 and status < 500:
                     return response
-                reason = f"HTTP {status} {_error_text(response)}"
+                reason = f"HTTP {status} {error_text(response)}"
                 wait = _retry_after(response)
             if attempt >= self.retries:
                 raise LoadStopped(f"{what} still failing after {attempt + 1} attempts: {reason}")
@@ -208,7 +219,7 @@ class DataverseClient:
         response = self.send(method, path, **options)
         if response.status_code >= 300:
             raise LoadStopped(f"Dataverse refused {method} {path}: HTTP {response.status_code} "
-                              f"{_error_text(response)}")
+                              f"{error_text(response)}")
         return response.json() if response.content else None
 
     def query(self, entity_set: str, *, select: Sequence[str], filter: str | None = None,
@@ -247,7 +258,7 @@ class DataverseClient:
             answer_type = response.headers.get("content-type", "")
             if not answer_type.lower().startswith("multipart/"):
                 raise LoadStopped(f"Dataverse refused a $batch of {len(chunk)} requests: HTTP "
-                                  f"{response.status_code} {_error_text(response)}")
+                                  f"{response.status_code} {error_text(response)}")
             answers.extend(decode(answer_type, response.content, chunk))
             start += len(chunk)
         return answers
@@ -269,7 +280,7 @@ class DataverseClient:
                               "spec first (flitstack provision --apply)")
         if response.status_code >= 300:
             raise LoadStopped(f"cannot read the definition of {logical_name}: HTTP {response.status_code} "
-                              f"{_error_text(response)}")
+                              f"{error_text(response)}")
         meta = response.json()
         navigation: dict[tuple[str, str], str] = {}
         targets: dict[str, list[str]] = {}
@@ -301,7 +312,8 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _error_text(response: httpx.Response) -> str:
+def error_text(response: httpx.Response) -> str:
+    """`code: message` of a Web API or Graph error body (both use {"error": {code, message}})."""
     try:
         inner = response.json().get("error") or {}
         return f"{inner.get('code') or ''}: {inner.get('message') or ''}".strip(": ")

@@ -23,6 +23,7 @@ with Graph's code, for the record's result.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -34,7 +35,6 @@ from urllib.parse import quote
 import httpx
 
 from engine.load.dataverse_client import DataverseClient
-from engine.load.target import LoadStopped
 
 GRAPH_URL = "https://graph.microsoft.com"
 SITE_VARIABLE = "DATAVERSE_SHAREPOINT_SITE"
@@ -194,36 +194,14 @@ class SharePointFiles:
 
     def _send(self, method: str, url: str, *, body: Any = None, content: bytes | None = None,
               headers: Mapping[str, str] | None = None, auth: bool = True) -> httpx.Response:
-        """One call with the Dataverse client's retry rules (module docstring)."""
-        client = self.client
-        renew = False
-        attempt = 0
-        while True:
-            sent = {"Accept": "application/json", **(headers or {})}
-            if auth:
-                sent["Authorization"] = f"Bearer {client.access_token(self.scope, renew=renew)}"
-            wait: float | None = None
-            try:
-                response = client.http.request(method, url, json=body, content=content, headers=sent)
-            except httpx.TransportError as error:
-                reason = f"connection error: {error!r}"
-            else:
-                status = response.status_code
-                if status == 401 and auth and not renew:
-                    renew = True
-                    continue
-                if status == 401:
-                    raise LoadStopped(f"Microsoft Graph refused the token again after a new sign-in "
-                                      f"({method} {url}): {_error(response)[1]}", code="401")
-                if status != 429 and status < 500:
-                    return response
-                reason = f"HTTP {status} {_error(response)[1]}"
-                wait = _retry_after(response)
-            if attempt >= client.retries:
-                raise LoadStopped(f"{method} {url} still failing after {attempt + 1} attempts: {reason}")
-            client.sleep(min(client.max_wait_seconds,
-                             wait if wait is not None else client.backoff_seconds * 2 ** attempt))
-            attempt += 1
+        """One call through the Dataverse client's retry loop, with a token for Graph (an upload
+        session's own URL takes none)."""
+        sent = {"Accept": "application/json", **(headers or {})}
+        if body is not None:
+            content = json.dumps(body).encode("utf-8")
+            sent["Content-Type"] = "application/json"
+        return self.client.request(method, url, headers=sent, content=content, scope=self.scope, auth=auth,
+                                   service="Microsoft Graph")
 
     @staticmethod
     def _ok(response: httpx.Response, what: str) -> dict[str, Any]:
@@ -236,14 +214,6 @@ class SharePointFiles:
 
 def _quoted(path: str) -> str:
     return "/".join(quote(part, safe="") for part in path.split("/") if part)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        value = response.headers.get("Retry-After")
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _error(response: httpx.Response) -> tuple[str, str]:
