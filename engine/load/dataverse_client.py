@@ -125,13 +125,6 @@ class DataverseClient:
         return path if path.startswith(("https://", "http://")) else self.api_root + path.lstrip("/")
 
     # -- sign-in -----------------------------------------------------------------------------------
-    def access_token(self, scope: str, *, renew: bool = False) -> str:
-        """A token for another resource (Microsoft Graph) from the same app registration and msal app;
-        `renew` drops the cached tokens first (one was refused)."""
-        if renew:
-            self._forget_token()
-        return self._token(scope)
-
     def _token(self, scope: str | None = None) -> str:
         with self._lock:
             if self._app is None:
