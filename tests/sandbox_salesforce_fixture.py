@@ -68,6 +68,17 @@ def start(folder: Path, tls: SandboxTLS, **options: Any) -> tuple[EmulatorServer
     return server, org
 
 
+@contextmanager
+def serving(started: tuple[EmulatorServer, Org]) -> Iterator[tuple[EmulatorServer, Org]]:
+    """A started sandbox for the length of a block (a module's fixture): stopped and closed after."""
+    server, org = started
+    try:
+        yield server, org
+    finally:
+        server.stop()
+        org.close()
+
+
 def salesforce(server: EmulatorServer, *, version: str = VERSION, token: str = DEFAULT_TOKEN) -> Salesforce:
     """The unmodified simple-salesforce client, as a loader builds it from a session id."""
     return Salesforce(instance_url=server.base_url, session_id=token, version=version)

@@ -19,6 +19,7 @@ from sandbox_salesforce_fixture import (
     provision_from_spec,
     salesforce,
     salesforce_tls,  # noqa: F401 - serves as this module's `tls` fixture
+    serving,
 )
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceGeneralError
@@ -55,10 +56,8 @@ def _start(folder: Path, tls: SandboxTLS, compiled: CompiledSpec,
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory, tls: SandboxTLS,
             compiled: CompiledSpec) -> Iterator[tuple[EmulatorServer, Org]]:
-    server, org = _start(tmp_path_factory.mktemp("salesforce"), tls, compiled)
-    yield server, org
-    server.stop()
-    org.close()
+    with serving(_start(tmp_path_factory.mktemp("salesforce"), tls, compiled)) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

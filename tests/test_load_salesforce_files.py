@@ -19,6 +19,7 @@ from sandbox_salesforce_fixture import (
     provision_from_spec,
     salesforce,
     salesforce_tls,  # noqa: F401 - serves as this module's `tls` fixture
+    serving,
 )
 from simple_salesforce.api import Salesforce
 
@@ -57,11 +58,9 @@ def compiled() -> CompiledSpec:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory, tls: SandboxTLS,
             compiled: CompiledSpec) -> Iterator[tuple[EmulatorServer, Org]]:
-    server, org = start_salesforce_sandbox(tmp_path_factory.mktemp("salesforce"), tls=tls)
-    provision_from_spec(org, compiled, ("Account", "Contact", "ContentVersion"))
-    yield server, org
-    server.stop()
-    org.close()
+    with serving(start_salesforce_sandbox(tmp_path_factory.mktemp("salesforce"), tls=tls)) as (server, org):
+        provision_from_spec(org, compiled, ("Account", "Contact", "ContentVersion"))
+        yield server, org
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from sandbox_salesforce_fixture import (
     raw,
     salesforce,
     salesforce_tls,  # noqa: F401 - serves as this module's `tls` fixture
+    serving,
     start,
 )
 from simple_salesforce import Salesforce
@@ -45,10 +46,8 @@ DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory, tls: SandboxTLS) -> Iterator[tuple[EmulatorServer, Org]]:
-    server, org = start(tmp_path_factory.mktemp("salesforce"), tls)
-    yield server, org
-    server.stop()
-    org.close()
+    with serving(start(tmp_path_factory.mktemp("salesforce"), tls)) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from sandbox_salesforce_fixture import (
     raw,
     salesforce,
     salesforce_tls,  # noqa: F401 - serves as this module's `tls` fixture
+    serving,
     start,
 )
 from simple_salesforce import Salesforce
@@ -35,10 +36,8 @@ PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory, tls: SandboxTLS) -> Iterator[tuple[EmulatorServer, Org]]:
-    server, org = start(tmp_path_factory.mktemp("salesforce"), tls)
-    yield server, org
-    server.stop()
-    org.close()
+    with serving(start(tmp_path_factory.mktemp("salesforce"), tls)) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
