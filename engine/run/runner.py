@@ -128,7 +128,10 @@ class Runner:
             return None
         people: dict[str, str | None] = {}
         cobj = self.compiled.objects[owners.practitioners]
-        indexes = fill_join_indexes(self.compiled, self.source, [cobj.name])[cobj.name]
+        # The run's own indexes when it still loads practitioners (a practitioner joins every appointment:
+        # reading them a second time would double the run's largest read).
+        indexes = self.indexes.get(cobj.name) or \
+            fill_join_indexes(self.compiled, self.source, [cobj.name])[cobj.name]
         transform = cobj.bind(indexes)
         for raw in chain(self.source.read(cobj.spec.source), cobj.seed):
             for outcome in transform(raw):
