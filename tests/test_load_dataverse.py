@@ -278,15 +278,15 @@ def test_a_refused_token_signs_in_again_once_then_stops(sandbox: Sandbox, monkey
     real = dv._token  # the seam: what the client sends as its bearer token
     handed: list[str] = []
 
-    def revoked_first() -> str:
-        handed.append("revoked" if not handed else real())
+    def revoked_first(scope: str | None = None) -> str:
+        handed.append("revoked" if not handed else real(scope))
         return handed[-1]
 
     monkeypatch.setattr(dv, "_token", revoked_first)
     assert dv.whoami() == APPLICATION_USER_ID
     assert handed[0] == "revoked" and len(handed) == 2
 
-    monkeypatch.setattr(dv, "_token", lambda: "revoked")
+    monkeypatch.setattr(dv, "_token", lambda scope=None: "revoked")
     with pytest.raises(LoadStopped, match="after a new sign-in"):
         dv.json("GET", "WhoAmI")
 

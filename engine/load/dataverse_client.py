@@ -182,7 +182,7 @@ class DataverseClient:
             wait: float | None = None
             sent = dict(headers)
             if auth:
-                sent["Authorization"] = f"Bearer {self._token(scope) if scope else self._token()}"
+                sent["Authorization"] = f"Bearer {self._token(scope)}"
             try:
                 self.calls += 1
                 response = self.http.request(method, url, content=content, params=params, headers=sent)
