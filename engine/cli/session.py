@@ -16,7 +16,9 @@ from engine.cli.options import compile_or_exit, workspace_of
 from engine.compile.compiler import CompiledSpec
 from engine.connectors import ClinikoConnector
 from engine.errors import UsageError
+from engine.load.dataverse import CONTENT_FIELDS as DATAVERSE_CONTENT_FIELDS
 from engine.load.dataverse import DataverseTarget
+from engine.load.salesforce_target import CONTENT_FIELDS as SALESFORCE_CONTENT_FIELDS
 from engine.load.salesforce_target import Download, SalesforceTarget
 from engine.load.target import Target
 from engine.records import TargetRecord
@@ -49,8 +51,8 @@ class Session:
         return self.compiled.loaded.content_hash
 
 
-# Where a target's attachment record carries the file's source address and name (the spec's fields).
-CONTENT_FIELDS = {"salesforce": ("VersionData", "PathOnClient"), "dynamics365": ("documentbody", "filename")}
+# Where each target's attachment record carries the file's source address and name (the spec's fields).
+CONTENT_FIELDS = {"salesforce": SALESFORCE_CONTENT_FIELDS, "dynamics365": DATAVERSE_CONTENT_FIELDS}
 
 
 def attachment_download(connector: ClinikoConnector, max_bytes: int | None, system: str) -> Download:

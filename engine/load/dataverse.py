@@ -80,6 +80,7 @@ OPEN_TASK = {"statecode": 0, "statuscode": 2}
 DEFAULT_MAX_UPLOAD = 5_242_880  # limits.yaml annotation_max_bytes, when the organisation does not say
 _NEVER_READ = frozenset({"documentbody", "overriddencreatedon"})
 OVERRIDDEN_CREATED_ON = "overriddencreatedon"
+CONTENT_FIELDS = ("documentbody", "filename")  # an attachment's source address and file name
 CREATED_ON = "createdon"
 NOT_READ_BACK = {"documentbody": "the file's content is uploaded, not read back"}
 KEYED_BY_ID = {"annotation": "annotationid"}  # tables whose spec key becomes the primary id

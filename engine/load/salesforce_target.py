@@ -30,6 +30,7 @@ from engine.spec.target_view import TargetObjectView, target_objects
 ATTACHMENTS = "ContentVersion"
 NOTES = "ContentNote"
 KEYS_PER_QUERY = 200
+CONTENT_FIELDS = ("VersionData", "PathOnClient")  # an attachment's source address and file name
 READ_BATCH = 2000  # ids per read: bounds one call's answer (the loader splits further by its limit)
 NOTE_LINK = "LinkedEntityId"  # a note's record: its ContentDocumentLinks, not a field
 USER_KEY_PREFIX = "005"

@@ -24,7 +24,6 @@ from engine.compile.record import CompiledObject, rule_parts
 from engine.extract.source import RecordSource, fill_join_indexes
 from engine.load.target import Target
 from engine.records import Ref, TargetRecord
-from engine.sample.readback import not_read_back, read_back
 from engine.sample.values import canonical, field_kind, field_scale, shown
 from engine.spec.target_view import target_objects
 from engine.state.store import QuarantineRow, StateStore
@@ -135,7 +134,7 @@ class _ObjectDiff:
             except RECORD_ERRORS:
                 raw = None
             expected = self.expected(record, name)
-            skip = not_read_back(self.target, self.target_object, name)
+            skip = self.target.not_read_back(self.target_object).get(name)
             if skip is not None:
                 yield DiffRow(*base, name, shown(raw), shown(expected), "", SKIPPED)
                 continue
@@ -150,7 +149,7 @@ class _ObjectDiff:
 
     def readable(self) -> list[str]:
         return [name for name, _ in self.rules
-                if not_read_back(self.target, self.target_object, name) is None]
+                if name not in self.target.not_read_back(self.target_object)]
 
 
 def compute_diff(compiled: CompiledSpec, source: RecordSource, target: Target, store: StateStore,
@@ -170,11 +169,11 @@ def compute_diff(compiled: CompiledSpec, source: RecordSource, target: Target, s
         summary.quarantined = len({q.source_id for q in quarantined})
         differ = _ObjectDiff(compiled, cobj, store, target)
         for field_name, _ in differ.rules:
-            why = not_read_back(target, cobj.spec.target, field_name)
+            why = target.not_read_back(cobj.spec.target).get(field_name)
             if why is not None:
                 diff.skipped[(cobj.spec.target, field_name)] = why
         expected = _expected_records(cobj, source, indexes[name], set(loaded))
-        actual = read_back(target, cobj.spec.target, [loaded[sid] for sid in expected], differ.readable())
+        actual = target.read_back(cobj.spec.target, [loaded[sid] for sid in expected], differ.readable())
         for source_id in sorted(expected, key=_natural):
             record, context = expected[source_id]
             target_id = loaded[source_id]
