@@ -132,3 +132,11 @@ def _first_practitioner_email(workspace: MigrationWorkspace) -> str:
         user = store.get("users", practitioner["user_id"])
     assert user is not None
     return str(user["email"])
+
+
+def test_a_damaged_state_store_is_a_clear_error_not_a_traceback(prepared: MigrationWorkspace) -> None:
+    (prepared.root / "state.db").write_bytes(b"this is not a database" * 100)
+    for name in ("state.db-wal", "state.db-shm"):
+        (prepared.root / name).unlink(missing_ok=True)
+    result = prepared.invoke("run", str(prepared.spec), expect=2)
+    assert "state.db: not a flitstack state store" in result.output and "Traceback" not in result.output

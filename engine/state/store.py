@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.errors import UsageError
+
 SCHEMA_VERSION = 1
 FILE_NAME = "state.db"
 
@@ -228,6 +230,14 @@ class StateStore:
             _create_private(path)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.db.row_factory = sqlite3.Row
+        try:
+            self._open()
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            raise UsageError(f"{path}: not a flitstack state store ({error}); move it aside, or point "
+                             "--workspace at another folder") from error
+
+    def _open(self) -> None:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across a killed process
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -236,8 +246,9 @@ class StateStore:
             # One script, one transaction: a store is either fully created or not at all.
             self.db.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         elif version != SCHEMA_VERSION:
-            raise RuntimeError(f"{path}: state schema version {version}, this flitstack reads "
-                               f"{SCHEMA_VERSION}")
+            self.db.close()
+            raise UsageError(f"{self.path}: state store version {version}; this flitstack reads version "
+                             f"{SCHEMA_VERSION} — use the flitstack that made it, or a new workspace")
 
     @classmethod
     def in_folder(cls, folder: Path) -> StateStore:
